@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class SaleorSmsPluginConfig(AppConfig):
+    name = "saleor_sms_plugin"
+    label = "saleor_sms_plugin"
+    verbose_name = "SMS"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from .periodic import register_periodic_tasks
+
+        post_migrate.connect(register_periodic_tasks, sender=self)

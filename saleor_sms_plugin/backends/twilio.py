@@ -1,0 +1,103 @@
+"""Sends texts with Twilio's Messages API through the official SDK."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+
+from django.conf import settings as django_settings
+from requests import RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+from ..constants import TwilioError
+from ..exceptions import (
+    InvalidRecipient,
+    ProviderConfigurationError,
+    RecipientOptedOut,
+    SmsError,
+    TransientSmsError,
+)
+from .base import OutgoingSms, SendResult, SmsBackend
+from .twilio_http import BaseUrlHttpClient
+
+INVALID_RECIPIENT_CODES = frozenset({TwilioError.INVALID_TO_NUMBER, TwilioError.NOT_MOBILE})
+CONFIGURATION_CODES = frozenset(
+    {
+        TwilioError.AUTHENTICATION_FAILED,
+        TwilioError.INVALID_FROM_NUMBER,
+        21606,
+        21603,
+        21659,
+    }
+)
+DEFAULT_CONCURRENCY = 64
+
+
+class TwilioBackend(SmsBackend):
+    @property
+    def concurrency(self) -> int:  # type: ignore[override]
+        return int(getattr(django_settings, "SALEOR_SMS_CONCURRENCY", DEFAULT_CONCURRENCY))
+
+    @property
+    def client(self) -> Client:
+        return _client(
+            self.channel.account_sid,
+            self.channel.auth_token,
+            getattr(django_settings, "SALEOR_SMS_TWILIO_API_URL", None),
+            self.concurrency,
+        )
+
+    def send(self, sms: OutgoingSms) -> SendResult:
+        sender = sms.sender or self.channel.sender
+        params: dict[str, str] = {"to": sms.to, "body": sms.body}
+        if sender.startswith("MG"):
+            params["messaging_service_sid"] = sender
+        else:
+            params["from_"] = sender
+        if sms.status_callback:
+            params["status_callback"] = sms.status_callback
+        try:
+            message = self.client.messages.create(**params)
+        except TwilioRestException as error:
+            raise translate_error(error) from error
+        except (RequestException, TwilioException) as error:
+            raise TransientSmsError(f"could not reach Twilio: {error}") from error
+        segments = int(message.num_segments) if message.num_segments else None
+        return SendResult(
+            provider_id=message.sid, provider_status=message.status, segments=segments
+        )
+
+    def find_sent(self, to: str, body: str, since: datetime) -> str | None:
+        try:
+            candidates = self.client.messages.list(to=to, date_sent_after=since, limit=50)
+        except TwilioRestException as error:
+            raise translate_error(error) from error
+        except (RequestException, TwilioException) as error:
+            raise TransientSmsError(f"could not reach Twilio: {error}") from error
+        for message in candidates:
+            if message.body == body:
+                return message.sid
+        return None
+
+
+def translate_error(error: TwilioRestException) -> SmsError:
+    """Twilio's error, as the type of this plugin's error tree that says what to do next."""
+    text = error.msg or str(error)
+    code, status = error.code, error.status
+    if code == TwilioError.UNSUBSCRIBED_RECIPIENT:
+        return RecipientOptedOut(text, code=code, status=status)
+    if code in INVALID_RECIPIENT_CODES:
+        return InvalidRecipient(text, code=code, status=status)
+    if status == 429 or code == TwilioError.TOO_MANY_REQUESTS or (status or 0) >= 500:
+        return TransientSmsError(text, code=code, status=status)
+    if code in CONFIGURATION_CODES or status in (401, 403):
+        return ProviderConfigurationError(text, code=code, status=status)
+    return SmsError(text, code=code, status=status)
+
+
+@functools.lru_cache(maxsize=64)
+def _client(account_sid: str, auth_token: str, api_url: str | None, pool_size: int) -> Client:
+    # One client per account and process keeps HTTP connections alive between batches.
+    http_client = BaseUrlHttpClient(base_url=api_url, pool_size=pool_size)
+    return Client(account_sid, auth_token, http_client=http_client)

@@ -1,0 +1,85 @@
+"""Writing a message's text: language, variables, the catalogue or the channel's override."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .conf import ChannelSettings
+from .constants import TRANSACTIONAL_FLOWS, Flow
+from .models import Message
+from .texts import choose_language, count_segments, format_money, render_text
+
+
+@dataclass
+class MessageDraft:
+    """The text about to be sent. Receivers of `message_sending` may edit or veto it."""
+
+    body: str
+    language: str
+    vetoed_because: str = ""
+
+    def veto(self, reason: str) -> None:
+        self.vetoed_because = reason or "vetoed"
+
+
+def text_key(message: Message) -> str:
+    """The catalogue key of a message: flows with several texts add their step."""
+    if message.flow in (Flow.POST_PURCHASE_OFFER, Flow.WIN_BACK):
+        return f"{message.flow}_{max(message.step, 1)}"
+    return message.flow
+
+
+def message_language(message: Message, channel: ChannelSettings) -> str:
+    order = message.context.get("order", {})
+    recipient_language = message.recipient.language if message.recipient else ""
+    return choose_language(
+        order.get("language_code") or None,
+        order.get("customer_language_code") or recipient_language or None,
+        channel.default_language or channel.default_country or None,
+    )
+
+
+def message_variables(message: Message, channel: ChannelSettings, language: str) -> dict[str, str]:
+    order: dict[str, Any] = message.context.get("order", {})
+    variables = {
+        "shop_name": channel.shop_name,
+        "order_number": str(order.get("number", message.order_number or "")),
+        "first_name": _first_name(order),
+    }
+    if order.get("total") is not None and order.get("currency"):
+        variables["total"] = format_money(Decimal(order["total"]), order["currency"], language)
+    variables.update(
+        {key: str(value) for key, value in message.context.get("variables", {}).items()}
+    )
+    return variables
+
+
+def compose(message: Message, channel: ChannelSettings) -> MessageDraft:
+    """The rendered text of a message, with the opt-out line on marketing texts."""
+    if message.flow == Flow.CUSTOM and message.body:
+        return MessageDraft(body=message.body, language=message.language or "en")
+    language = message_language(message, channel)
+    variables = message_variables(message, channel, language)
+    key = text_key(message)
+    body = render_text(key, language, variables, override=channel.text_override(key))
+    if message.flow not in TRANSACTIONAL_FLOWS:
+        opt_out = render_text(
+            "opt_out_line", language, variables, override=channel.text_override("opt_out_line")
+        )
+        body = f"{body}\n{opt_out}"
+    return MessageDraft(body=body, language=language)
+
+
+def segment_figures(body: str) -> tuple[str, int]:
+    info = count_segments(body)
+    return info.encoding, info.segments
+
+
+def _first_name(order: dict[str, Any]) -> str:
+    for key in ("billing_address", "shipping_address"):
+        address = order.get(key) or {}
+        if address.get("first_name"):
+            return str(address["first_name"])
+    return ""

@@ -1,0 +1,449 @@
+"""Sending due messages: claim, decide, render, send, record.
+
+A batch costs a constant number of queries whatever its size: one UPDATE claims the rows
+(`FOR UPDATE SKIP LOCKED`, so dispatchers running side by side never share a row), one
+SELECT loads them, one UPDATE stores the rendered texts, and one UPDATE records every outcome.
+Each UPDATE is conditional on the row still being `sending`, so a late or repeated worker
+cannot overwrite what another recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from . import flows
+from .backends import OutgoingSms, SendResult, get_backend
+from .composing import MessageDraft, compose, segment_figures
+from .conf import ChannelSettings, get_channel_settings
+from .constants import TRANSACTIONAL_FLOWS, Consent, Flow, SkipReason, Status
+from .exceptions import (
+    InvalidRecipient,
+    RecipientOptedOut,
+    SmsError,
+    TransientSmsError,
+)
+from .models import Message, Recipient
+from .signals import message_sending, message_sent, message_status_changed
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+DEFAULT_MAX_ATTEMPTS = 6
+DEFAULT_RETRY_DELAY = timedelta(seconds=30)
+MAX_RETRY_DELAY = timedelta(hours=1)
+DEFAULT_LEASE = timedelta(minutes=10)
+TABLE = Message._meta.db_table
+
+
+@dataclass
+class Outcome:
+    """What happens to one claimed message; `None` fields leave the column unchanged."""
+
+    message_id: int
+    status: Status
+    reason: str = ""
+    body: str | None = None
+    language: str | None = None
+    encoding: str | None = None
+    segments: int | None = None
+    provider_id: str | None = None
+    error_code: int | None = None
+    error_message: str = ""
+    due_at: datetime | None = None
+    sent_at: datetime | None = None
+    # Deferring to quiet hours is not an attempt to send.
+    refund_attempt: bool = False
+
+
+@dataclass
+class BatchReport:
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    retried: int = 0
+    failed: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        if outcome.status == Status.SENT:
+            self.sent += 1
+        elif outcome.status == Status.SKIPPED:
+            self.skipped += 1
+        elif outcome.status == Status.FAILED:
+            self.failed += 1
+        elif outcome.status == Status.SCHEDULED and outcome.refund_attempt:
+            self.deferred += 1
+        elif outcome.status == Status.SCHEDULED:
+            self.retried += 1
+
+
+def dispatch_due(
+    *, batch_size: int = DEFAULT_BATCH_SIZE, now: datetime | None = None
+) -> BatchReport:
+    """Claim up to `batch_size` due messages and send them."""
+    now = now or timezone.now()
+    return process(claim_due(batch_size, now), now)
+
+
+def send_message(message_id: int, now: datetime | None = None) -> BatchReport:
+    """Send one message now if it is scheduled and due; a no-op otherwise."""
+    now = now or timezone.now()
+    return process(claim_ids([message_id], now), now)
+
+
+def claim_due(limit: int, now: datetime) -> list[int]:
+    return _claim(
+        f"SELECT id FROM {TABLE} WHERE status = %s AND due_at <= %s "
+        "ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
+        [Status.SCHEDULED.value, now, limit],
+        now,
+    )
+
+
+def claim_ids(ids: Sequence[int], now: datetime) -> list[int]:
+    return _claim(
+        f"SELECT id FROM {TABLE} WHERE id = ANY(%s) AND status = %s AND due_at <= %s "
+        "FOR UPDATE SKIP LOCKED",
+        [list(ids), Status.SCHEDULED.value, now],
+        now,
+    )
+
+
+def _claim(select_sql: str, params: list[Any], now: datetime) -> list[int]:
+    sql = (
+        f"UPDATE {TABLE} SET status = %s, claimed_at = %s, updated_at = %s, "
+        f"attempts = attempts + 1 WHERE id IN ({select_sql}) RETURNING id"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [Status.SENDING.value, now, now, *params])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def process(ids: list[int], now: datetime) -> BatchReport:
+    """Decide, render, send and record the claimed messages."""
+    report = BatchReport(claimed=len(ids))
+    if not ids:
+        return report
+    messages = list(Message.objects.filter(id__in=ids).select_related("recipient"))
+    channels = _channel_settings({message.channel_slug for message in messages})
+    ready: list[tuple[Message, MessageDraft]] = []
+    for message in messages:
+        outcome, draft = _prepare(message, channels.get(message.channel_slug), now)
+        if outcome is not None:
+            report.add(outcome)
+        else:
+            assert draft is not None
+            ready.append((message, draft))
+    _store_drafts(ready)
+    for outcome in _send(ready, channels, now):
+        report.add(outcome)
+    record(report.outcomes, now)
+    _after_recording(messages, report.outcomes)
+    return report
+
+
+def _channel_settings(slugs: Iterable[str]) -> dict[str, ChannelSettings | None]:
+    return {slug: get_channel_settings(slug) for slug in slugs}
+
+
+def _prepare(
+    message: Message, channel: ChannelSettings | None, now: datetime
+) -> tuple[Outcome | None, MessageDraft | None]:
+    recipient = message.recipient
+    facts = (
+        flows.RecipientFacts(
+            phone=recipient.phone,
+            consent=Consent(recipient.consent),
+            unreachable_code=recipient.unreachable_code,
+        )
+        if recipient
+        else None
+    )
+    decision = flows.decide(Flow(message.flow), facts, channel, now)
+    if isinstance(decision, flows.Skip):
+        return Outcome(message.id, Status.SKIPPED, reason=decision.reason.value), None
+    if isinstance(decision, flows.Defer):
+        return Outcome(
+            message.id,
+            Status.SCHEDULED,
+            reason="deferred",
+            due_at=decision.until,
+            refund_attempt=True,
+        ), None
+    assert channel is not None
+    draft = compose(message, channel)
+    message_sending.send(sender=Message, message=message, draft=draft)
+    if draft.vetoed_because:
+        return Outcome(message.id, Status.SKIPPED, reason=SkipReason.VETOED.value), None
+    return None, draft
+
+
+def _store_drafts(ready: list[tuple[Message, MessageDraft]]) -> None:
+    # The body is stored before sending so that a worker that dies mid-batch leaves enough
+    # behind to ask the provider whether the text went out (see recover_stale).
+    outcomes = []
+    for message, draft in ready:
+        encoding, segments = segment_figures(draft.body)
+        outcomes.append(
+            Outcome(
+                message.id,
+                Status.SENDING,
+                body=draft.body,
+                language=draft.language,
+                encoding=encoding,
+                segments=segments,
+            )
+        )
+    record(outcomes, timezone.now(), keep_status=True)
+
+
+def _send(
+    ready: list[tuple[Message, MessageDraft]],
+    channels: dict[str, ChannelSettings | None],
+    now: datetime,
+) -> list[Outcome]:
+    by_channel: dict[str, list[tuple[Message, MessageDraft]]] = {}
+    for message, draft in ready:
+        by_channel.setdefault(message.channel_slug, []).append((message, draft))
+    outcomes: list[Outcome] = []
+    for slug, items in by_channel.items():
+        channel = channels[slug]
+        assert channel is not None
+        backend = get_backend(channel)
+        batch = [
+            OutgoingSms(
+                to=message.recipient.phone or "",
+                body=draft.body,
+                status_callback=status_callback_url(channel, message.id),
+                message_id=message.id,
+            )
+            for message, draft in items
+        ]
+        results = backend.send_many(batch)
+        for (message, draft), result in zip(items, results, strict=True):
+            outcomes.append(_outcome_of_send(message, draft, result, now))
+    return outcomes
+
+
+def status_callback_url(channel: ChannelSettings, message_id: int) -> str:
+    url = channel.route_url("twilio/status")
+    return f"{url}?message={message_id}" if url else ""
+
+
+def _outcome_of_send(
+    message: Message, draft: MessageDraft, result: SendResult | SmsError, now: datetime
+) -> Outcome:
+    encoding, segments = segment_figures(draft.body)
+    outcome = Outcome(
+        message.id, Status.SENT, body=draft.body, language=draft.language, encoding=encoding,
+        segments=segments,
+    )
+    if isinstance(result, SendResult):
+        outcome.provider_id, outcome.sent_at = result.provider_id, now
+        outcome.segments = result.segments or segments
+        return outcome
+    outcome.error_code, outcome.error_message = result.code, str(result)[:1000]
+    if result.retryable and message.attempts < max_attempts():
+        outcome.status, outcome.reason = Status.SCHEDULED, "retrying"
+        outcome.due_at = now + retry_delay(message.attempts)
+        return outcome
+    logger.warning("Message %s failed: %s", message.id, result)
+    outcome.status = Status.FAILED
+    outcome.reason = "retries_exhausted" if result.retryable else _failure_reason(result)
+    return outcome
+
+
+def _failure_reason(error: SmsError) -> str:
+    if isinstance(error, RecipientOptedOut):
+        return SkipReason.OPTED_OUT.value
+    if isinstance(error, InvalidRecipient):
+        return SkipReason.INVALID_PHONE.value
+    return "provider_error"
+
+
+def max_attempts() -> int:
+    return int(getattr(django_settings, "SALEOR_SMS_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff: 30 s, 1 min, 2 min, ... capped at an hour."""
+    base = getattr(django_settings, "SALEOR_SMS_RETRY_DELAY", DEFAULT_RETRY_DELAY)
+    return min(base * (2 ** max(attempts - 1, 0)), MAX_RETRY_DELAY)
+
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("status", "varchar"),
+    ("reason", "varchar"),
+    ("body", "text"),
+    ("language", "varchar"),
+    ("encoding", "varchar"),
+    ("segments", "integer"),
+    ("provider_id", "varchar"),
+    ("error_code", "integer"),
+    ("error_message", "text"),
+    ("due_at", "timestamptz"),
+    ("sent_at", "timestamptz"),
+    ("refund", "integer"),
+)
+NULLABLE_KEEP = {"body", "language", "encoding", "segments", "provider_id", "due_at", "sent_at"}
+
+
+def record(outcomes: Sequence[Outcome], now: datetime, *, keep_status: bool = False) -> int:
+    """Store outcomes of claimed messages in one UPDATE; returns the rows changed.
+
+    Only rows still `sending` change: what a status callback or another worker already
+    recorded is never overwritten.
+    """
+    if not outcomes:
+        return 0
+    row_sql = "(" + ", ".join(["%s::bigint"] + [f"%s::{kind}" for _, kind in COLUMNS]) + ")"
+    params: list[Any] = []
+    for outcome in outcomes:
+        params.extend(
+            [
+                outcome.message_id,
+                outcome.status.value,
+                outcome.reason,
+                outcome.body,
+                outcome.language,
+                outcome.encoding,
+                outcome.segments,
+                outcome.provider_id,
+                outcome.error_code,
+                outcome.error_message,
+                outcome.due_at,
+                outcome.sent_at,
+                1 if outcome.refund_attempt else 0,
+            ]
+        )
+    assignments = [
+        f"{name} = COALESCE(v.{name}, m.{name})" if name in NULLABLE_KEEP else f"{name} = v.{name}"
+        for name, _ in COLUMNS
+        if name not in {"refund"} and not (keep_status and name in {"status", "reason"})
+    ]
+    assignments.append("attempts = m.attempts - v.refund")
+    assignments.append("updated_at = %s")
+    names = ", ".join(["id"] + [name for name, _ in COLUMNS])
+    sql = (
+        f"UPDATE {TABLE} AS m SET {', '.join(assignments)} "
+        f"FROM (VALUES {', '.join([row_sql] * len(outcomes))}) AS v({names}) "
+        "WHERE m.id = v.id AND m.status = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, now, Status.SENDING.value])
+        return cursor.rowcount
+
+
+def _after_recording(messages: list[Message], outcomes: list[Outcome]) -> None:
+    by_id = {message.id: message for message in messages}
+    for outcome in outcomes:
+        message = by_id[outcome.message_id]
+        if outcome.status == Status.SENT:
+            message.status, message.provider_id = Status.SENT, outcome.provider_id
+            message.body = outcome.body or message.body
+            message_sent.send(sender=Message, message=message)
+        elif outcome.status in (Status.FAILED, Status.SKIPPED):
+            message_status_changed.send(
+                sender=Message,
+                message_id=message.id,
+                status=outcome.status.value,
+                previous_status=Status.SENDING.value,
+                error_code=outcome.error_code,
+            )
+        if outcome.status == Status.FAILED and message.recipient_id:
+            _flag_recipient(message, outcome)
+
+
+def _flag_recipient(message: Message, outcome: Outcome) -> None:
+    if outcome.reason == SkipReason.OPTED_OUT:
+        opt_out(message.recipient_id, source="carrier")
+    elif outcome.reason == SkipReason.INVALID_PHONE:
+        Recipient.objects.filter(pk=message.recipient_id).update(
+            unreachable_code=outcome.error_code
+        )
+        cancel_pending(recipient_id=message.recipient_id, reason=SkipReason.INVALID_PHONE)
+
+
+def opt_out(recipient_id: int, *, source: str) -> int:
+    """Record an opt-out and cancel every pending marketing text; returns texts cancelled."""
+    Recipient.objects.filter(pk=recipient_id).update(
+        consent=Consent.OPTED_OUT, consent_source=source, consent_changed_at=timezone.now()
+    )
+    return cancel_pending(
+        recipient_id=recipient_id, reason=SkipReason.OPTED_OUT, marketing_only=True
+    )
+
+
+def cancel_pending(
+    *,
+    reason: SkipReason | str,
+    recipient_id: int | None = None,
+    order_id: str | None = None,
+    flows_to_cancel: Iterable[str] | None = None,
+    marketing_only: bool = False,
+) -> int:
+    """Cancel scheduled texts matching the filters; returns how many were cancelled."""
+    queryset = Message.objects.filter(status=Status.SCHEDULED)
+    if recipient_id is not None:
+        queryset = queryset.filter(recipient_id=recipient_id)
+    if order_id is not None:
+        queryset = queryset.filter(order_id=order_id)
+    if flows_to_cancel is not None:
+        queryset = queryset.filter(flow__in=list(flows_to_cancel))
+    if marketing_only:
+        queryset = queryset.exclude(flow__in=[flow.value for flow in TRANSACTIONAL_FLOWS])
+    return queryset.update(status=Status.CANCELLED, reason=str(reason), updated_at=timezone.now())
+
+
+def recover_stale(now: datetime | None = None) -> int:
+    """Settle messages left `sending` by a worker that died; returns how many were settled.
+
+    The provider is asked whether each text went out. If it did, the message is recorded as
+    sent; if not, it is scheduled again. Nothing is sent twice and nothing is lost.
+    """
+    now = now or timezone.now()
+    lease = getattr(django_settings, "SALEOR_SMS_SENDING_LEASE", DEFAULT_LEASE)
+    stale = list(
+        Message.objects.filter(status=Status.SENDING, claimed_at__lt=now - lease).select_related(
+            "recipient"
+        )[:DEFAULT_BATCH_SIZE]
+    )
+    outcomes = [
+        outcome for message in stale if (outcome := _settle_stale(message, now)) is not None
+    ]
+    return record(outcomes, now)
+
+
+def _settle_stale(message: Message, now: datetime) -> Outcome | None:
+    channel = get_channel_settings(message.channel_slug)
+    if not message.body or channel is None or message.recipient is None:
+        return Outcome(message.id, Status.SCHEDULED, reason="recovered", refund_attempt=True)
+    since = (message.claimed_at or now) - timedelta(minutes=1)
+    try:
+        provider_id = get_backend(channel).find_sent(
+            message.recipient.phone or "", message.body, since
+        )
+    except TransientSmsError:
+        return None  # ask again on the next run
+    except SmsError as error:
+        logger.warning("Could not look up stale message %s: %s", message.id, error)
+        return None
+    if provider_id:
+        return Outcome(
+            message.id,
+            Status.SENT,
+            reason="recovered",
+            provider_id=provider_id,
+            sent_at=message.claimed_at,
+        )
+    return Outcome(message.id, Status.SCHEDULED, reason="recovered", refund_attempt=True)

@@ -1,0 +1,144 @@
+"""The plugin's state: recipients, their messages, and (outside Saleor) channel settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+
+from .constants import Consent, Status
+
+
+class ChannelConfiguration(models.Model):
+    """A channel's configuration when the plugin runs outside Saleor (demo, tests).
+
+    Inside Saleor the configuration lives in Saleor's own plugin configuration.
+    """
+
+    channel_slug = models.SlugField(max_length=255, primary_key=True)
+    active = models.BooleanField(default=True)
+    values = models.JSONField(default=dict, blank=True)
+    shop_name = models.CharField(max_length=255, blank=True)
+    default_country = models.CharField(max_length=2, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    default_language = models.CharField(max_length=35, blank=True)
+
+    def to_settings(self) -> Any:
+        from .conf import ChannelSettings
+
+        return ChannelSettings.build(
+            self.channel_slug,
+            self.active,
+            self.values,
+            shop_name=self.shop_name,
+            default_country=self.default_country,
+            currency=self.currency,
+            default_language=self.default_language,
+        )
+
+
+class Recipient(models.Model):
+    """A phone number that texts go to, with its consent state.
+
+    Consent belongs to the number, not to a channel: a STOP is honoured everywhere.
+    """
+
+    phone = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    country_area = models.CharField(max_length=128, blank=True)
+    language = models.CharField(max_length=35, blank=True)
+    customer_ref = models.CharField(max_length=255, blank=True, db_index=True)
+    consent = models.CharField(
+        max_length=16,
+        choices=[(c.value, c.value) for c in Consent],
+        default=Consent.UNKNOWN,
+    )
+    consent_source = models.CharField(max_length=64, blank=True)
+    consent_changed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the provider says the number can never receive texts (invalid, landline).
+    unreachable_code = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.phone or f"erased recipient {self.pk}"
+
+
+class Message(models.Model):
+    """One text: scheduled, then sent once, then tracked to its final state."""
+
+    channel_slug = models.SlugField(max_length=255, db_index=True)
+    flow = models.CharField(max_length=32)
+    step = models.PositiveSmallIntegerField(default=0)
+    # A repeated hook produces the same key, so it can never schedule a second text.
+    dedupe_key = models.CharField(max_length=255, unique=True)
+    order_id = models.CharField(max_length=64, blank=True, db_index=True)
+    order_number = models.CharField(max_length=64, blank=True)
+    customer_ref = models.CharField(max_length=255, blank=True, db_index=True)
+    recipient = models.ForeignKey(
+        Recipient,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    context = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=35, blank=True)
+    body = models.TextField(blank=True)
+    encoding = models.CharField(max_length=8, blank=True)
+    segments = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(
+        max_length=16,
+        choices=[(s.value, s.value) for s in Status],
+        default=Status.SCHEDULED,
+    )
+    reason = models.CharField(max_length=64, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    provider_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    due_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            # The dispatcher's query: due scheduled rows, oldest first.
+            models.Index(
+                fields=["due_at"],
+                name="sms_message_due",
+                condition=Q(status=Status.SCHEDULED),
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                name="sms_message_sending",
+                condition=Q(status=Status.SENDING),
+            ),
+            models.Index(fields=["channel_slug", "flow", "created_at"], name="sms_message_stats"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow} #{self.pk} ({self.status})"
+
+
+class InboundMessage(models.Model):
+    """A text a shopper sent to the store's number."""
+
+    provider_id = models.CharField(max_length=64, unique=True)
+    channel_slug = models.SlugField(max_length=255, db_index=True)
+    recipient = models.ForeignKey(
+        Recipient,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
+    )
+    from_phone = models.CharField(max_length=20, blank=True)
+    to_phone = models.CharField(max_length=20, blank=True)
+    body = models.TextField(blank=True)
+    keyword = models.CharField(max_length=16, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,78 @@
+"""What the core needs from Saleor, in Saleor's terms: snapshots and channel settings.
+
+With `plugin.py`, the only module that imports Saleor.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from saleor.channel.models import Channel
+from saleor.plugins.models import PluginConfiguration
+from saleor.site.models import Site
+
+from .conf import PLUGIN_ID, ChannelSettings, values_from_configuration
+from .events import AddressSnapshot, OrderLineSnapshot, OrderSnapshot
+
+
+def address_snapshot(address: Any) -> AddressSnapshot | None:
+    if address is None:
+        return None
+    return AddressSnapshot(
+        first_name=address.first_name or "",
+        last_name=address.last_name or "",
+        phone=str(address.phone or ""),
+        country=str(address.country.code if address.country else ""),
+        country_area=address.country_area or "",
+        city=address.city or "",
+        postal_code=address.postal_code or "",
+        street_address_1=address.street_address_1 or "",
+        street_address_2=address.street_address_2 or "",
+        company_name=address.company_name or "",
+    )
+
+
+def order_snapshot(order: Any) -> OrderSnapshot:
+    user = order.user
+    return OrderSnapshot(
+        id=str(order.id),
+        number=str(order.number),
+        channel_slug=order.channel.slug,
+        email=order.user_email or (user.email if user else ""),
+        total=Decimal(order.total_gross_amount),
+        currency=order.currency,
+        created_at=order.created_at,
+        language_code=order.language_code or "",
+        user_id=str(user.pk) if user else "",
+        customer_language_code=(user.language_code or "") if user else "",
+        billing_address=address_snapshot(order.billing_address),
+        shipping_address=address_snapshot(order.shipping_address),
+        lines=tuple(
+            OrderLineSnapshot(
+                variant_id=str(line.variant_id or ""),
+                product_name=line.product_name,
+                quantity=line.quantity,
+                sku=line.product_sku or "",
+            )
+            for line in order.lines.all()
+        ),
+        metadata=dict(order.metadata or {}),
+    )
+
+
+def load_channel_settings(channel_slug: str) -> ChannelSettings | None:
+    """The plugin's configuration for a channel, as Saleor stores it, with the channel's facts."""
+    channel = Channel.objects.filter(slug=channel_slug).first()
+    if channel is None:
+        return None
+    stored = PluginConfiguration.objects.filter(identifier=PLUGIN_ID, channel=channel).first()
+    raw = values_from_configuration(stored.configuration) if stored else {}
+    return ChannelSettings.build(
+        channel_slug,
+        bool(stored and stored.active and channel.is_active),
+        raw,
+        shop_name=Site.objects.get_current().name,
+        default_country=str(channel.default_country.code if channel.default_country else ""),
+        currency=channel.currency_code,
+    )

@@ -1,0 +1,20 @@
+"""Extension points: Django signals sent as messages move through their life.
+
+Receivers get primitive, documented keyword arguments (see docs/extending.md).
+"""
+
+from django.dispatch import Signal
+
+#: A message was scheduled. kwargs: message (Message)
+message_scheduled = Signal()
+
+#: A message is about to be sent. kwargs: message (Message), draft (MessageDraft). A receiver
+#: may change `draft.body`, or veto the text by calling `draft.veto(reason)`.
+message_sending = Signal()
+
+#: The provider accepted a message. kwargs: message (Message)
+message_sent = Signal()
+
+#: A message changed state after it was claimed. kwargs: message_id (int), status (str),
+#: previous_status (str | None), error_code (int | None)
+message_status_changed = Signal()

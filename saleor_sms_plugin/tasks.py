@@ -1,0 +1,30 @@
+"""Celery entry points: primitive arguments in, the work done by dispatch."""
+
+from __future__ import annotations
+
+import time
+
+from celery import shared_task
+
+from . import dispatch
+
+DISPATCH_TIME_BUDGET = 50.0  # seconds; the periodic task runs every 30 s
+
+
+@shared_task(name="saleor_sms_plugin.send_message", ignore_result=True, acks_late=True)
+def send_message_task(message_id: int) -> None:
+    """Send one message now (enqueued after the order's transaction commits)."""
+    dispatch.send_message(message_id)
+
+
+@shared_task(name="saleor_sms_plugin.dispatch_due_messages", ignore_result=True)
+def dispatch_due_messages_task(batch_size: int = dispatch.DEFAULT_BATCH_SIZE) -> int:
+    """Send every due message, batch after batch, within a time budget; returns claimed count."""
+    dispatch.recover_stale()
+    started, claimed = time.monotonic(), 0
+    while time.monotonic() - started < DISPATCH_TIME_BUDGET:
+        report = dispatch.dispatch_due(batch_size=batch_size)
+        claimed += report.claimed
+        if report.claimed < batch_size:
+            break
+    return claimed

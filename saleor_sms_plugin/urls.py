@@ -1,0 +1,14 @@
+"""Routes for running the core outside Saleor, at the same paths Saleor serves them."""
+
+from django.urls import path
+
+from . import views
+from .conf import PLUGIN_ID
+
+urlpatterns = [
+    path(
+        f"plugins/channel/<slug:channel_slug>/{PLUGIN_ID}/<path:path>",
+        views.channel_route,
+        name="saleor-sms-channel-route",
+    ),
+]

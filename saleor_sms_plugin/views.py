@@ -1,0 +1,62 @@
+"""The plugin's HTTP routes, served by Saleor's plugin webhook or by `urls.py` outside Saleor.
+
+Every route lives under /plugins/channel/<channel>/<PLUGIN_ID>/<path>. Provider callbacks are
+validated (signature first) before anything is looked up.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseNotFound
+from django.views.decorators.csrf import csrf_exempt
+from twilio.request_validator import RequestValidator
+
+from . import callbacks
+from .conf import ChannelSettings, get_channel_settings
+
+logger = logging.getLogger(__name__)
+
+ChannelView = Callable[[HttpRequest, ChannelSettings], HttpResponse]
+
+
+def twilio_signature_valid(request: HttpRequest, channel: ChannelSettings) -> bool:
+    """True when X-Twilio-Signature matches the URL Twilio called and the posted form."""
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not channel.auth_token or not channel.public_base_url:
+        return False
+    url = channel.public_base_url + request.get_full_path()
+    validator = RequestValidator(channel.auth_token)
+    return validator.validate(url, request.POST.dict(), signature)
+
+
+def twilio_status(request: HttpRequest, channel: ChannelSettings) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    if not twilio_signature_valid(request, channel):
+        logger.warning("Rejected a status callback with a missing or wrong signature")
+        return HttpResponseForbidden("invalid signature")
+    try:
+        callbacks.apply_status_callback(request.GET.get("message", ""), request.POST.dict())
+    except callbacks.InvalidCallback as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    return HttpResponse(status=204)
+
+
+CHANNEL_ROUTES: list[tuple[re.Pattern[str], ChannelView]] = [
+    (re.compile(r"^twilio/status/?$"), twilio_status),
+]
+
+
+@csrf_exempt
+def channel_route(request: HttpRequest, channel_slug: str, path: str) -> HttpResponse:
+    """Dispatch a request for one channel's route to its view."""
+    for pattern, view in CHANNEL_ROUTES:
+        if pattern.match(path):
+            channel = get_channel_settings(channel_slug)
+            if channel is None:
+                return HttpResponseNotFound("unknown channel")
+            return view(request, channel)
+    return HttpResponseNotFound("unknown route")

@@ -1,0 +1,217 @@
+"""Shared fixtures: real PostgreSQL rows, the Twilio-compatible server, a real Celery worker."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from saleor_sms_plugin import conf
+from saleor_sms_plugin.backends import locmem
+from saleor_sms_plugin.constants import Flow
+from saleor_sms_plugin.events import AddressSnapshot, OrderLineSnapshot, OrderSnapshot
+from saleor_sms_plugin.models import ChannelConfiguration
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "f" * 32
+SENDER = "+14155550100"
+
+CHANNELS: dict[str, dict[str, str]] = {
+    "default-channel": {
+        "shop_name": "Acme Outfitters",
+        "default_country": "US",
+        "currency": "USD",
+    },
+    "channel-pln": {"shop_name": "Acme Outfitters", "default_country": "PL", "currency": "PLN"},
+}
+
+PHONES = {"US": "+1 201 555 0123", "PL": "+48 600 100 200", "DE": "+49 151 23456789"}
+
+
+@pytest.fixture(autouse=True)
+def _empty_outbox() -> Iterator[None]:
+    locmem.outbox.clear()
+    yield
+    locmem.outbox.clear()
+
+
+def channel_values(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        conf.ACCOUNT_SID: ACCOUNT_SID,
+        conf.AUTH_TOKEN: AUTH_TOKEN,
+        conf.SENDER: SENDER,
+        conf.flow_switch(Flow.ORDER_CONFIRMATION): True,
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.fixture
+def configure_channel(db: None) -> Callable[..., ChannelConfiguration]:
+    """Store a channel's configuration; keyword arguments override configuration values."""
+
+    def configure(
+        slug: str = "default-channel", *, active: bool = True, **overrides: Any
+    ) -> ChannelConfiguration:
+        facts = CHANNELS.get(slug, CHANNELS["default-channel"])
+        row, _ = ChannelConfiguration.objects.update_or_create(
+            channel_slug=slug,
+            defaults={"active": active, "values": channel_values(**overrides), **facts},
+        )
+        return row
+
+    return configure
+
+
+@pytest.fixture
+def channel(configure_channel: Callable[..., ChannelConfiguration]) -> ChannelConfiguration:
+    return configure_channel()
+
+
+_order_numbers = itertools.count(1000)
+
+
+def make_order(
+    *,
+    channel_slug: str = "default-channel",
+    country: str = "US",
+    phone: str | None = None,
+    language_code: str = "en",
+    total: str = "59.90",
+    currency: str = "USD",
+    first_name: str = "Ada",
+    email: str = "ada@example.com",
+    user_id: str = "",
+    created_at: datetime | None = None,
+    **extra: Any,
+) -> OrderSnapshot:
+    address = AddressSnapshot(
+        first_name=first_name,
+        last_name="Lovelace",
+        phone=PHONES.get(country, "") if phone is None else phone,
+        country=country,
+        city="Springfield",
+        postal_code="12345",
+        street_address_1="1 Main Street",
+    )
+    return OrderSnapshot(
+        id=str(uuid.uuid4()),
+        number=str(next(_order_numbers)),
+        channel_slug=channel_slug,
+        email=email,
+        total=Decimal(total),
+        currency=currency,
+        created_at=created_at or timezone.now(),
+        language_code=language_code,
+        user_id=user_id,
+        billing_address=address,
+        shipping_address=address,
+        lines=(OrderLineSnapshot(variant_id="UHJvZHVjdFZhcmlhbnQ6MQ==", product_name="Tee", quantity=1),),
+        **extra,
+    )
+
+
+@pytest.fixture
+def order_factory() -> Callable[..., OrderSnapshot]:
+    return make_order
+
+
+@pytest.fixture(scope="session")
+def twilio_server() -> Iterator[Any]:
+    """The Twilio-compatible server on loopback, shared by the session, reset per use."""
+    from saleor_sms_plugin.testing import TwilioServer
+
+    server = TwilioServer(accounts={ACCOUNT_SID: AUTH_TOKEN})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def twilio(twilio_server: Any, settings: Any) -> Iterator[Any]:
+    """Send through the real Twilio SDK to the loopback server."""
+    twilio_server.reset()
+    settings.SALEOR_SMS_BACKEND = "saleor_sms_plugin.backends.twilio.TwilioBackend"
+    settings.SALEOR_SMS_TWILIO_API_URL = twilio_server.base_url
+    yield twilio_server
+    twilio_server.reset()
+
+
+def _redis_db() -> int:
+    return int(os.environ.get("SMS_TEST_REDIS_DB", "9"))
+
+
+@pytest.fixture
+def celery_worker_process(settings: Any, django_db_blocker: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker in its own process, on the real Redis broker and the test database.
+
+    Tests using it need `transactional_db` so the worker sees committed rows.
+    """
+    from django.db import connection
+
+    broker = f"redis://127.0.0.1:6379/{_redis_db()}"
+    settings.CELERY_BROKER_URL = broker
+    from saleor_sms_plugin.standalone_celery import app
+
+    app.conf.broker_url = broker
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
+        "SMS_DATABASE_NAME": connection.settings_dict["NAME"],
+        "CELERY_BROKER_URL": broker,
+        "SALEOR_SMS_TWILIO_API_URL": getattr(settings, "SALEOR_SMS_TWILIO_API_URL", "") or "",
+        "SALEOR_SMS_BACKEND": getattr(settings, "SALEOR_SMS_BACKEND", "") or "",
+        "PYTHONPATH": str(ROOT),
+    }
+    app.connection_for_write().default_channel.client.flushdb()
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "saleor_sms_plugin.standalone_celery",
+            "worker", "--pool=solo", "--concurrency=1", "--loglevel=WARNING",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--hostname", f"sms-test-{uuid.uuid4().hex[:8]}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    _wait_for_worker(app, worker)
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def _wait_for_worker(app: Any, worker: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"Celery worker exited with {worker.returncode}")
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError("Celery worker did not answer a ping in time")
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll until predicate() is truthy; returns its value or fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")

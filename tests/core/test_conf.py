@@ -1,0 +1,64 @@
+import pytest
+
+from saleor_sms_plugin import conf
+from saleor_sms_plugin.constants import Flow
+
+VALID = {
+    conf.ACCOUNT_SID: "AC" + "a" * 32,
+    conf.AUTH_TOKEN: "secret",
+    conf.SENDER: "+14155550100",
+    conf.PUBLIC_BASE_URL: "https://api.example.com/",
+}
+
+
+def test_valid_values_are_parsed_and_defaults_fill_the_gaps():
+    values = conf.parse_values(VALID)
+    assert values[conf.PUBLIC_BASE_URL] == "https://api.example.com"
+    assert values[conf.flow_switch(Flow.ORDER_CONFIRMATION)] is True
+
+
+def test_empty_configuration_is_valid_and_prints_to_the_console():
+    settings = conf.ChannelSettings.build("default-channel", True, {})
+    assert not settings.has_twilio_credentials
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        (conf.ACCOUNT_SID, "AC123", "Account SID"),
+        (conf.ACCOUNT_SID, "SK" + "a" * 32, "Account SID"),
+        (conf.SENDER, "4155550100", "E.164"),
+        (conf.SENDER, "MG123", "Messaging Service SID"),
+        (conf.PUBLIC_BASE_URL, "api.example.com", "absolute"),
+        (conf.PUBLIC_BASE_URL, "ftp://api.example.com", "absolute"),
+        (conf.PUBLIC_BASE_URL, "https://api.example.com/?a=1", "query"),
+    ],
+)
+def test_malformed_values_are_rejected_with_the_field_named(field, value, fragment):
+    with pytest.raises(conf.ConfigurationError) as rejected:
+        conf.parse_values({**VALID, field: value})
+    assert list(rejected.value.errors) == [field]
+    assert fragment in rejected.value.errors[field]
+
+
+def test_messaging_service_sid_is_a_valid_sender():
+    assert conf.parse_values({**VALID, conf.SENDER: "MG" + "0" * 32})[conf.SENDER].startswith("MG")
+
+
+def test_account_sid_needs_a_token_and_a_sender():
+    with pytest.raises(conf.ConfigurationError) as rejected:
+        conf.parse_values({conf.ACCOUNT_SID: "AC" + "a" * 32})
+    assert set(rejected.value.errors) == {conf.AUTH_TOKEN, conf.SENDER}
+
+
+def test_saleor_configuration_items_become_values():
+    items = [{"name": conf.SENDER, "value": "+14155550100"}, {"name": "other", "value": None}]
+    assert conf.values_from_configuration(items) == {conf.SENDER: "+14155550100", "other": None}
+
+
+def test_route_urls_follow_saleors_plugin_paths():
+    settings = conf.ChannelSettings.build("channel-pln", True, VALID)
+    assert settings.route_url("twilio/status") == (
+        f"https://api.example.com/plugins/channel/channel-pln/{conf.PLUGIN_ID}/twilio/status"
+    )
+    assert conf.ChannelSettings.build("x", True, {}).route_url("twilio/status") == ""

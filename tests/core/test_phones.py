@@ -1,0 +1,55 @@
+import pytest
+
+from saleor_sms_plugin.constants import SkipReason
+from saleor_sms_plugin.phones import PhoneNumberRejected, first_textable, is_e164, normalize_phone
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        ("+48 600 100 200", "PL", "+48600100200"),
+        ("600 100 200", "PL", "+48600100200"),
+        ("(201) 555-0123", "US", "+12015550123"),
+        ("0151 23456789", "DE", "+4915123456789"),
+        ("+49 151 23456789", "US", "+4915123456789"),
+    ],
+)
+def test_numbers_are_normalized_to_e164_with_the_address_country(raw, country, expected):
+    assert normalize_phone(raw, country).e164 == expected
+
+
+def test_country_of_an_international_number_comes_from_the_number():
+    assert normalize_phone("+49 151 23456789", "US").country == "DE"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", SkipReason.NO_PHONE),
+        ("   ", SkipReason.NO_PHONE),
+        ("call me", SkipReason.INVALID_PHONE),
+        ("+1 555", SkipReason.INVALID_PHONE),
+        ("030 1234567", SkipReason.NOT_MOBILE),
+    ],
+)
+def test_untextable_numbers_are_rejected_with_a_reason(raw, reason):
+    with pytest.raises(PhoneNumberRejected) as rejected:
+        normalize_phone(raw, "DE")
+    assert rejected.value.reason == reason
+
+
+def test_first_textable_number_wins_and_the_first_rejection_is_reported():
+    assert first_textable([("030 1234567", "DE"), ("0151 23456789", "DE")]).e164 == "+4915123456789"
+    with pytest.raises(PhoneNumberRejected) as rejected:
+        first_textable([("030 1234567", "DE"), ("nope", "DE")])
+    assert rejected.value.reason == SkipReason.NOT_MOBILE
+    with pytest.raises(PhoneNumberRejected) as rejected:
+        first_textable([])
+    assert rejected.value.reason == SkipReason.NO_PHONE
+
+
+def test_e164_check():
+    assert is_e164("+14155550100")
+    assert not is_e164("14155550100")
+    assert not is_e164("+1 415 555 0100")
+    assert not is_e164("+1555")
