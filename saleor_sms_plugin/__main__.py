@@ -8,7 +8,9 @@ import argparse
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="saleor-sms")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run sample orders through the whole pipeline and print the texts")
+    commands.add_parser(
+        "demo", help="run sample orders through the whole pipeline and print the texts"
+    )
     arguments = parser.parse_args(argv)
     if arguments.command == "demo":
         from .demo import main as demo

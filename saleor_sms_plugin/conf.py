@@ -28,7 +28,7 @@ class FieldType:
     STRING = "String"
     MULTILINE = "Multiline"
     BOOLEAN = "Boolean"
-    SECRET = "Secret"
+    SECRET = "Secret"  # noqa: S105 - a field type, not a password
     OUTPUT = "OUTPUT"
 
 
@@ -97,7 +97,7 @@ def _base_url(value: Any) -> str:
 
 
 ACCOUNT_SID = "account_sid"
-AUTH_TOKEN = "auth_token"
+AUTH_TOKEN = "auth_token"  # noqa: S105 - a field name
 SENDER = "sender"
 PUBLIC_BASE_URL = "public_base_url"
 

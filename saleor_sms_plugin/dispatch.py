@@ -103,7 +103,7 @@ def send_message(message_id: int, now: datetime | None = None) -> BatchReport:
 
 def claim_due(limit: int, now: datetime) -> list[int]:
     return _claim(
-        f"SELECT id FROM {TABLE} WHERE status = %s AND due_at <= %s "
+        f"SELECT id FROM {TABLE} WHERE status = %s AND due_at <= %s "  # noqa: S608 (table name)
         "ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
         [Status.SCHEDULED.value, now, limit],
         now,
@@ -112,7 +112,7 @@ def claim_due(limit: int, now: datetime) -> list[int]:
 
 def claim_ids(ids: Sequence[int], now: datetime) -> list[int]:
     return _claim(
-        f"SELECT id FROM {TABLE} WHERE id = ANY(%s) AND status = %s AND due_at <= %s "
+        f"SELECT id FROM {TABLE} WHERE id = ANY(%s) AND status = %s AND due_at <= %s "  # noqa: S608
         "FOR UPDATE SKIP LOCKED",
         [list(ids), Status.SCHEDULED.value, now],
         now,
@@ -121,7 +121,7 @@ def claim_ids(ids: Sequence[int], now: datetime) -> list[int]:
 
 def _claim(select_sql: str, params: list[Any], now: datetime) -> list[int]:
     sql = (
-        f"UPDATE {TABLE} SET status = %s, claimed_at = %s, updated_at = %s, "
+        f"UPDATE {TABLE} SET status = %s, claimed_at = %s, updated_at = %s, "  # noqa: S608
         f"attempts = attempts + 1 WHERE id IN ({select_sql}) RETURNING id"
     )
     with transaction.atomic(), connection.cursor() as cursor:
@@ -245,7 +245,11 @@ def _outcome_of_send(
 ) -> Outcome:
     encoding, segments = segment_figures(draft.body)
     outcome = Outcome(
-        message.id, Status.SENT, body=draft.body, language=draft.language, encoding=encoding,
+        message.id,
+        Status.SENT,
+        body=draft.body,
+        language=draft.language,
+        encoding=encoding,
         segments=segments,
     )
     if isinstance(result, SendResult):
@@ -335,7 +339,7 @@ def record(outcomes: Sequence[Outcome], now: datetime, *, keep_status: bool = Fa
     assignments.append("updated_at = %s")
     names = ", ".join(["id"] + [name for name, _ in COLUMNS])
     sql = (
-        f"UPDATE {TABLE} AS m SET {', '.join(assignments)} "
+        f"UPDATE {TABLE} AS m SET {', '.join(assignments)} "  # noqa: S608
         f"FROM (VALUES {', '.join([row_sql] * len(outcomes))}) AS v({names}) "
         "WHERE m.id = v.id AND m.status = %s"
     )

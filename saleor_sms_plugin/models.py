@@ -24,6 +24,9 @@ class ChannelConfiguration(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     default_language = models.CharField(max_length=35, blank=True)
 
+    def __str__(self) -> str:
+        return self.channel_slug
+
     def to_settings(self) -> Any:
         from .conf import ChannelSettings
 
@@ -142,3 +145,6 @@ class InboundMessage(models.Model):
     body = models.TextField(blank=True)
     keyword = models.CharField(max_length=16, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"reply {self.provider_id}"

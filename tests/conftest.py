@@ -37,6 +37,7 @@ CHANNELS: dict[str, dict[str, str]] = {
     "channel-pln": {"shop_name": "Acme Outfitters", "default_country": "PL", "currency": "PLN"},
 }
 
+TEE_VARIANT = "UHJvZHVjdFZhcmlhbnQ6MQ=="
 PHONES = {"US": "+1 201 555 0123", "PL": "+48 600 100 200", "DE": "+49 151 23456789"}
 
 
@@ -118,7 +119,7 @@ def make_order(
         user_id=user_id,
         billing_address=address,
         shipping_address=address,
-        lines=(OrderLineSnapshot(variant_id="UHJvZHVjdFZhcmlhbnQ6MQ==", product_name="Tee", quantity=1),),
+        lines=(OrderLineSnapshot(variant_id=TEE_VARIANT, product_name="Tee", quantity=1),),
         **extra,
     )
 
@@ -154,7 +155,9 @@ def _redis_db() -> int:
 
 
 @pytest.fixture
-def celery_worker_process(settings: Any, django_db_blocker: Any) -> Iterator[subprocess.Popen[bytes]]:
+def celery_worker_process(
+    settings: Any, django_db_blocker: Any
+) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker in its own process, on the real Redis broker and the test database.
 
     Tests using it need `transactional_db` so the worker sees committed rows.
@@ -178,10 +181,20 @@ def celery_worker_process(settings: Any, django_db_blocker: Any) -> Iterator[sub
     app.connection_for_write().default_channel.client.flushdb()
     worker = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "saleor_sms_plugin.standalone_celery",
-            "worker", "--pool=solo", "--concurrency=1", "--loglevel=WARNING",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "--hostname", f"sms-test-{uuid.uuid4().hex[:8]}@%h",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "saleor_sms_plugin.standalone_celery",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"sms-test-{uuid.uuid4().hex[:8]}@%h",
         ],
         cwd=ROOT,
         env=env,

@@ -37,9 +37,13 @@ def test_order_confirmation_is_delivered_end_to_end(
 def test_nothing_is_enqueued_when_the_order_transaction_rolls_back(
     channel, order_factory, twilio, celery_worker_process
 ):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        handlers.on_order_placed(order_factory())
-        raise RuntimeError("checkout failed")
+    def checkout_that_fails():
+        with transaction.atomic():
+            handlers.on_order_placed(order_factory())
+            raise RuntimeError("checkout failed")
+
+    with pytest.raises(RuntimeError):
+        checkout_that_fails()
 
     assert not Message.objects.exists()
     assert twilio.messages == []

@@ -26,7 +26,8 @@ def sent_message(configure_channel, order_factory):
 
 
 def post_callback(message, status, *, token=AUTH_TOKEN, signature=None, **extra):
-    path = f"/plugins/channel/default-channel/saleor_sms_plugin.sms/twilio/status?message={message.id}"
+    route = "/plugins/channel/default-channel/saleor_sms_plugin.sms/twilio/status"
+    path = f"{route}?message={message.id}"
     params = {
         "MessageSid": message.provider_id,
         "MessageStatus": status,

@@ -38,7 +38,9 @@ def test_confirmation_reaches_twilio_with_sender_and_status_callback(
     assert message.provider_id == accepted.sid
 
 
-def test_messaging_service_sid_is_sent_as_messaging_service(configure_channel, order_factory, twilio):
+def test_messaging_service_sid_is_sent_as_messaging_service(
+    configure_channel, order_factory, twilio
+):
     configure_channel(sender="MG" + "1" * 32)
     dispatch.send_message(place(order_factory).id)
 
