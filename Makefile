@@ -7,5 +7,5 @@ demo:
 	bash scripts/demo.sh
 
 lint:
-	.venv/bin/ruff check saleor_sms_plugin tests bench
+	.venv/bin/ruff check .
 	.venv/bin/mypy saleor_sms_plugin
