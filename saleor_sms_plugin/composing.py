@@ -8,6 +8,7 @@ from typing import Any
 
 from .conf import ChannelSettings
 from .constants import TRANSACTIONAL_FLOWS, Flow
+from .flows import text_variant
 from .models import Message
 from .texts import choose_language, count_segments, format_money, render_text
 
@@ -27,7 +28,7 @@ class MessageDraft:
 def text_key(message: Message) -> str:
     """The catalogue key of a message: flows with several texts add their step."""
     if message.flow in (Flow.POST_PURCHASE_OFFER, Flow.WIN_BACK):
-        return f"{message.flow}_{max(message.step, 1)}"
+        return f"{message.flow}_{text_variant(message.flow, message.step)}"
     return message.flow
 
 
@@ -64,6 +65,10 @@ def compose(message: Message, channel: ChannelSettings) -> MessageDraft:
     variables = message_variables(message, channel, language)
     key = text_key(message)
     body = render_text(key, language, variables, override=channel.text_override(key))
+    for extra in message.context.get("append_texts", []):  # e.g. a thank-you riding along
+        body += "\n" + render_text(
+            extra, language, variables, override=channel.text_override(extra)
+        )
     if message.flow not in TRANSACTIONAL_FLOWS:
         opt_out = render_text(
             "opt_out_line", language, variables, override=channel.text_override("opt_out_line")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -109,7 +110,251 @@ def flow_switch(flow: Flow) -> str:
 
 CONFIGURABLE_FLOWS: tuple[tuple[Flow, bool, str], ...] = (
     (Flow.ORDER_CONFIRMATION, True, "Text the shopper when an order is placed."),
+    (Flow.SHIPPING_CONFIRMATION, True, "Text the tracking number when an order ships."),
+    (Flow.THANK_YOU, False, "Thank the shopper for the order."),
+    (Flow.POST_PURCHASE_OFFER, False, "Up to three offers within 24 hours of an order."),
+    (Flow.WIN_BACK, False, "Invite customers who have not bought for a while to come back."),
+    (Flow.REVIEW_REQUEST, False, "Ask for a review some days after an order ships."),
+    (Flow.WELCOME, False, "Welcome new customer accounts that agreed to texts."),
+    (
+        Flow.OPT_IN_CONFIRMATION,
+        True,
+        "Confirm by text when a shopper agrees to marketing texts (required in many countries).",
+    ),
+    (Flow.LOYALTY_INVITE, False, "Invite registered customers to the loyalty programme."),
 )
+
+THANK_YOU_WITH_CONFIRMATION = "thank_you_with_confirmation"
+THANK_YOU_DELAY_MINUTES = "thank_you_delay_minutes"
+OFFER_DELAYS_MINUTES = "offer_delays_minutes"
+WIN_BACK_FIRST_DAYS = "win_back_first_days"
+WIN_BACK_INTERVAL_DAYS = "win_back_interval_days"
+WIN_BACK_MAX_TEXTS = "win_back_max_texts"
+REVIEW_DELAY_DAYS = "review_delay_days"
+LOYALTY_INVITE_DELAY_DAYS = "loyalty_invite_delay_days"
+SEND_WINDOW_START = "send_window_start"
+SEND_WINDOW_END = "send_window_end"
+FREQUENCY_CAP_TEXTS = "frequency_cap_texts"
+FREQUENCY_CAP_DAYS = "frequency_cap_days"
+CONSENT_METADATA_KEY = "consent_metadata_key"
+TRACKING_URL_TEMPLATE = "tracking_url_template"
+RETENTION_DAYS = "retention_days"
+INBOUND_FORWARD_URL = "inbound_forward_url"
+REPLY_TO_KEYWORDS = "reply_to_keywords"
+REPLY_TO_STOP = "reply_to_stop"
+
+OFFER_WINDOW_MINUTES = 24 * 60
+MAX_OFFERS = 3
+
+
+def _count(minimum: int, maximum: int) -> Parser:
+    def parse(value: Any) -> int:
+        text = _text(value)
+        if not text.isdigit() or not minimum <= int(text) <= maximum:
+            raise ValueError(f"must be a whole number from {minimum} to {maximum}")
+        return int(text)
+
+    return parse
+
+
+def _offer_delays(value: Any) -> tuple[int, ...]:
+    parts = [part.strip() for part in _text(value).split(",") if part.strip()]
+    if not all(part.isdigit() for part in parts):
+        raise ValueError("must be minutes after the order, separated by commas, e.g. 15, 180, 1200")
+    delays = tuple(int(part) for part in parts)
+    if len(delays) > MAX_OFFERS:
+        raise ValueError(f"allows at most {MAX_OFFERS} offers")
+    if any(delay >= OFFER_WINDOW_MINUTES for delay in delays):
+        raise ValueError(f"must each be less than {OFFER_WINDOW_MINUTES} minutes (24 hours)")
+    if list(delays) != sorted(set(delays)):
+        raise ValueError("must be increasing, each offer later than the one before")
+    return delays
+
+
+CLOCK_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _clock(value: Any) -> time:
+    match = CLOCK_RE.match(_text(value))
+    if not match:
+        raise ValueError("must be a time of day as HH:MM, e.g. 09:00")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _http_url(value: Any) -> str:
+    url = _text(value)
+    parts = urlsplit(url)
+    if url and (parts.scheme not in {"http", "https"} or not parts.netloc):
+        raise ValueError("must be an absolute http(s) URL")
+    return url
+
+
+def _tracking_url_template(value: Any) -> str:
+    template = _http_url(value)
+    if template and "{tracking_number}" not in template:
+        raise ValueError(
+            "must contain {tracking_number}, e.g. https://track.example.com/{tracking_number}"
+        )
+    return template
+
+
+def _metadata_key(value: Any) -> str:
+    key = _text(value)
+    if len(key) > 128 or any(char.isspace() for char in key):
+        raise ValueError("must be a metadata key without spaces, at most 128 characters")
+    return key
+
+
+SCHEDULE_FIELDS: list[ConfigField] = [
+    ConfigField(
+        THANK_YOU_WITH_CONFIRMATION,
+        FieldType.BOOLEAN,
+        True,
+        "Thank-you rides on the confirmation",
+        "Add the thank-you to the order confirmation instead of sending a text of its own.",
+        _boolean,
+    ),
+    ConfigField(
+        THANK_YOU_DELAY_MINUTES,
+        FieldType.STRING,
+        "60",
+        "Thank-you delay (minutes)",
+        "Minutes after the order for a thank-you sent as a text of its own.",
+        _count(0, 10080),
+    ),
+    ConfigField(
+        OFFER_DELAYS_MINUTES,
+        FieldType.STRING,
+        "15, 180, 1200",
+        "Offer times (minutes after the order)",
+        "Up to three, all within 24 hours. A new order, a cancellation, a purchase through an "
+        "offer or an opt-out stops the rest.",
+        _offer_delays,
+    ),
+    ConfigField(
+        WIN_BACK_FIRST_DAYS,
+        FieldType.STRING,
+        "7",
+        "Win-back: first text (days after the last purchase)",
+        "",
+        _count(1, 365),
+    ),
+    ConfigField(
+        WIN_BACK_INTERVAL_DAYS,
+        FieldType.STRING,
+        "14",
+        "Win-back: days between texts",
+        "",
+        _count(1, 365),
+    ),
+    ConfigField(
+        WIN_BACK_MAX_TEXTS,
+        FieldType.STRING,
+        "4",
+        "Win-back: most texts per customer",
+        "The texts rotate through the win-back variants; a purchase stops them.",
+        _count(1, 24),
+    ),
+    ConfigField(
+        REVIEW_DELAY_DAYS,
+        FieldType.STRING,
+        "7",
+        "Review request (days after shipping)",
+        "",
+        _count(0, 90),
+    ),
+    ConfigField(
+        LOYALTY_INVITE_DELAY_DAYS,
+        FieldType.STRING,
+        "3",
+        "Loyalty invite (days after a registered customer's order)",
+        "Sent once per customer.",
+        _count(0, 90),
+    ),
+    ConfigField(
+        SEND_WINDOW_START,
+        FieldType.STRING,
+        "09:00",
+        "Texts from (recipient's local time)",
+        "Texts due outside these hours wait for the next opening, in the recipient's time zone. "
+        "Order and opt-in confirmations are not held back.",
+        _clock,
+    ),
+    ConfigField(
+        SEND_WINDOW_END,
+        FieldType.STRING,
+        "20:00",
+        "Texts until (recipient's local time)",
+        "",
+        _clock,
+    ),
+    ConfigField(
+        FREQUENCY_CAP_TEXTS,
+        FieldType.STRING,
+        "4",
+        "Marketing texts per recipient at most",
+        "Within the period below; 0 turns the cap off. Texts over the cap wait.",
+        _count(0, 100),
+    ),
+    ConfigField(
+        FREQUENCY_CAP_DAYS,
+        FieldType.STRING,
+        "7",
+        "Frequency cap period (days)",
+        "",
+        _count(1, 90),
+    ),
+    ConfigField(
+        CONSENT_METADATA_KEY,
+        FieldType.STRING,
+        "sms_marketing_consent",
+        "Consent metadata key",
+        "Checkout, order or customer metadata key whose value (true/false) records consent "
+        "to marketing texts. Empty: consent only through the API or a START reply.",
+        _metadata_key,
+    ),
+    ConfigField(
+        TRACKING_URL_TEMPLATE,
+        FieldType.STRING,
+        "",
+        "Tracking URL",
+        "Link sent with the tracking number, e.g. https://track.example.com/{tracking_number}",
+        _tracking_url_template,
+    ),
+    ConfigField(
+        RETENTION_DAYS,
+        FieldType.STRING,
+        "180",
+        "Keep message texts (days)",
+        "Bodies and order details of older messages are erased; 0 keeps them.",
+        _count(0, 3650),
+    ),
+    ConfigField(
+        INBOUND_FORWARD_URL,
+        FieldType.STRING,
+        "",
+        "Forward replies to (URL)",
+        "Replies that are not keywords are stored and POSTed here as JSON.",
+        _http_url,
+    ),
+    ConfigField(
+        REPLY_TO_KEYWORDS,
+        FieldType.BOOLEAN,
+        True,
+        "Answer HELP and START",
+        "Turn off when Twilio's default or Advanced Opt-Out replies already answer them.",
+        _boolean,
+    ),
+    ConfigField(
+        REPLY_TO_STOP,
+        FieldType.BOOLEAN,
+        False,
+        "Answer STOP",
+        "Twilio confirms opt-outs itself on long codes, toll-free numbers and Messaging "
+        "Services; turn on only for a short code outside a Messaging Service.",
+        _boolean,
+    ),
+]
 
 FIELDS: list[ConfigField] = [
     ConfigField(
@@ -149,6 +394,7 @@ FIELDS: list[ConfigField] = [
         )
         for flow, default, help_text in CONFIGURABLE_FLOWS
     ),
+    *SCHEDULE_FIELDS,
 ]
 
 

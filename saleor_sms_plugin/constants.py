@@ -11,6 +11,7 @@ class Flow(StrEnum):
     WIN_BACK = "win_back"
     REVIEW_REQUEST = "review_request"
     WELCOME = "welcome"
+    OPT_IN_CONFIRMATION = "opt_in_confirmation"
     LOYALTY_INVITE = "loyalty_invite"
     CUSTOM = "custom"
     TEST = "test"
@@ -19,7 +20,13 @@ class Flow(StrEnum):
 # Transactional texts go to anyone who gave a number with the order; every other
 # flow is marketing and needs consent, names the brand and carries an opt-out line.
 TRANSACTIONAL_FLOWS = frozenset(
-    {Flow.ORDER_CONFIRMATION, Flow.SHIPPING_CONFIRMATION, Flow.THANK_YOU, Flow.TEST}
+    {
+        Flow.ORDER_CONFIRMATION,
+        Flow.SHIPPING_CONFIRMATION,
+        Flow.THANK_YOU,
+        Flow.OPT_IN_CONFIRMATION,
+        Flow.TEST,
+    }
 )
 
 
@@ -63,6 +70,10 @@ class SkipReason(StrEnum):
     WINDOW_PASSED = "window_passed"
     FREQUENCY_CAP = "frequency_cap"
     VETOED = "vetoed"
+    NEW_ORDER = "new_order"
+    CONVERTED = "converted"
+    ORDER_CANCELLED = "order_cancelled"
+    ERASED = "erased"
 
 
 class TwilioError:

@@ -19,7 +19,7 @@ from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import flows
+from . import facts, flows, scheduling
 from .backends import OutgoingSms, SendResult, get_backend
 from .composing import MessageDraft, compose, segment_figures
 from .conf import ChannelSettings, get_channel_settings
@@ -137,8 +137,9 @@ def process(ids: list[int], now: datetime) -> BatchReport:
     messages = list(Message.objects.filter(id__in=ids).select_related("recipient"))
     channels = _channel_settings({message.channel_slug for message in messages})
     ready: list[tuple[Message, MessageDraft]] = []
+    recent = facts.recent_marketing_sends(messages, channels, now)
     for message in messages:
-        outcome, draft = _prepare(message, channels.get(message.channel_slug), now)
+        outcome, draft = _prepare(message, channels.get(message.channel_slug), now, recent)
         if outcome is not None:
             report.add(outcome)
         else:
@@ -147,9 +148,17 @@ def process(ids: list[int], now: datetime) -> BatchReport:
     _store_drafts(ready)
     for outcome in _send(ready, channels, now):
         report.add(outcome)
-    record(report.outcomes, now)
+    with transaction.atomic():
+        # A follow-up exists exactly when the text before it is recorded as sent.
+        record(report.outcomes, now)
+        scheduling.schedule_follow_ups(_sent(messages, report.outcomes), channels)
     _after_recording(messages, report.outcomes)
     return report
+
+
+def _sent(messages: Iterable[Message], outcomes: Iterable[Outcome]) -> list[Message]:
+    sent_ids = {outcome.message_id for outcome in outcomes if outcome.status == Status.SENT}
+    return [message for message in messages if message.id in sent_ids]
 
 
 def _channel_settings(slugs: Iterable[str]) -> dict[str, ChannelSettings | None]:
@@ -157,19 +166,18 @@ def _channel_settings(slugs: Iterable[str]) -> dict[str, ChannelSettings | None]
 
 
 def _prepare(
-    message: Message, channel: ChannelSettings | None, now: datetime
+    message: Message,
+    channel: ChannelSettings | None,
+    now: datetime,
+    recent: facts.RecentSends,
 ) -> tuple[Outcome | None, MessageDraft | None]:
-    recipient = message.recipient
-    facts = (
-        flows.RecipientFacts(
-            phone=recipient.phone,
-            consent=Consent(recipient.consent),
-            unreachable_code=recipient.unreachable_code,
-        )
-        if recipient
-        else None
+    decision = flows.decide(
+        Flow(message.flow),
+        facts.recipient_facts(message.recipient, channel, recent),
+        channel,
+        now,
+        facts.message_facts(message),
     )
-    decision = flows.decide(Flow(message.flow), facts, channel, now)
     if isinstance(decision, flows.Skip):
         return Outcome(message.id, Status.SKIPPED, reason=decision.reason.value), None
     if isinstance(decision, flows.Defer):
@@ -185,6 +193,7 @@ def _prepare(
     message_sending.send(sender=Message, message=message, draft=draft)
     if draft.vetoed_because:
         return Outcome(message.id, Status.SKIPPED, reason=SkipReason.VETOED.value), None
+    facts.note_sending(recent, message, now)
     return None, draft
 
 
@@ -425,7 +434,11 @@ def recover_stale(now: datetime | None = None) -> int:
     outcomes = [
         outcome for message in stale if (outcome := _settle_stale(message, now)) is not None
     ]
-    return record(outcomes, now)
+    channels = _channel_settings({message.channel_slug for message in stale})
+    with transaction.atomic():
+        settled = record(outcomes, now)
+        scheduling.schedule_follow_ups(_sent(stale, outcomes), channels)
+    return settled
 
 
 def _settle_stale(message: Message, now: datetime) -> Outcome | None:

@@ -52,6 +52,8 @@ class OrderSnapshot:
     shipping_address: AddressSnapshot | None = None
     lines: tuple[OrderLineSnapshot, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
+    # The ordering customer's own metadata (empty for guests): a consent source.
+    customer_metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def first_name(self) -> str:
@@ -82,6 +84,9 @@ class FulfillmentSnapshot:
     id: str
     order: OrderSnapshot
     tracking_number: str = ""
+    created_at: datetime | None = None
+    # Staff may ship without telling the customer (Saleor's `notify_customer`).
+    notify_customer: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,21 @@ class CustomerSnapshot:
     language_code: str = ""
     default_address: AddressSnapshot | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # Every address in the customer's address book, for erasing their numbers.
+    addresses: tuple[AddressSnapshot, ...] = ()
+
+    @property
+    def customer_ref(self) -> str:
+        """The same reference an order by this customer carries (OrderSnapshot.customer_ref)."""
+        return self.id or self.email.lower()
+
+    def phone_candidates(self) -> list[tuple[str, str]]:
+        """(phone, country) pairs to try, default address first."""
+        return [
+            (address.phone, address.country)
+            for address in (self.default_address, *self.addresses)
+            if address and address.phone
+        ]
 
 
 def to_json(snapshot: Any) -> dict[str, Any]:

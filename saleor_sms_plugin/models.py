@@ -61,6 +61,11 @@ class Recipient(models.Model):
     consent_changed_at = models.DateTimeField(null=True, blank=True)
     # Set when the provider says the number can never receive texts (invalid, landline).
     unreachable_code = models.IntegerField(null=True, blank=True)
+    # The IANA zone of the address, when its country and region name exactly one.
+    time_zone = models.CharField(max_length=64, blank=True)
+    # The newest purchase seen from this number: follow-ups of older purchases stop.
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -101,6 +106,8 @@ class Message(models.Model):
     error_message = models.TextField(blank=True)
     provider_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     due_at = models.DateTimeField()
+    # After this moment the text is pointless (an offer's 24-hour window): skipped, not sent.
+    expires_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -145,6 +152,7 @@ class InboundMessage(models.Model):
     body = models.TextField(blank=True)
     keyword = models.CharField(max_length=16, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    forwarded_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"reply {self.provider_id}"

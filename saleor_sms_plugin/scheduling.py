@@ -1,18 +1,29 @@
-"""Turning planned texts into Message rows, once, whatever happens to the hooks."""
+"""Turning planned texts into Message rows, once, whatever happens to the hooks.
+
+Every planned text carries a dedupe key that is unique in the table, so a hook delivered twice,
+a retried task or two workers racing schedule each text once. Cancelling is one conditional
+UPDATE on rows still `scheduled`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from .constants import Status
-from .events import OrderSnapshot
+from . import flows
+from .conf import ChannelSettings
+from .constants import Flow, SkipReason, Status
+from .events import AddressSnapshot, CustomerSnapshot, FulfillmentSnapshot, OrderSnapshot
 from .flows import PlannedMessage
 from .models import Message, Recipient
 from .phones import NormalizedPhone, PhoneNumberRejected, first_textable
 from .signals import message_scheduled
+from .timezones import zone_name_for
 
 
 def recipient_for_order(order: OrderSnapshot) -> Recipient:
@@ -21,11 +32,31 @@ def recipient_for_order(order: OrderSnapshot) -> Recipient:
     Raises PhoneNumberRejected when the order has no number that can receive texts.
     """
     phone = first_textable(order.phone_candidates())
-    return upsert_recipient(
+    home = home_address(order.shipping_address, order.billing_address)
+    recipient = upsert_recipient(
         phone,
         language=order.language_code,
         customer_ref=order.customer_ref,
         country_area=_country_area(order, phone),
+        time_zone=zone_name_for(home.country, home.country_area) if home else "",
+    )
+    note_purchase(recipient, order.created_at)
+    return recipient
+
+
+def recipient_for_customer(customer: CustomerSnapshot) -> Recipient:
+    """The recipient row for a customer account's number (default address first).
+
+    Raises PhoneNumberRejected when the account has no number that can receive texts.
+    """
+    phone = first_textable(customer.phone_candidates())
+    home = home_address(customer.default_address, *customer.addresses)
+    return upsert_recipient(
+        phone,
+        language=customer.language_code,
+        customer_ref=customer.customer_ref,
+        country_area=home.country_area if home and home.country.upper() == phone.country else "",
+        time_zone=zone_name_for(home.country, home.country_area) if home else "",
     )
 
 
@@ -35,6 +66,7 @@ def upsert_recipient(
     language: str = "",
     customer_ref: str = "",
     country_area: str = "",
+    time_zone: str = "",
 ) -> Recipient:
     recipient, created = Recipient.objects.get_or_create(
         phone=phone.e164,
@@ -43,6 +75,7 @@ def upsert_recipient(
             "country_area": country_area,
             "language": language,
             "customer_ref": customer_ref,
+            "time_zone": time_zone,
         },
     )
     changes = {
@@ -51,6 +84,7 @@ def upsert_recipient(
             ("language", language),
             ("customer_ref", customer_ref),
             ("country_area", country_area),
+            ("time_zone", time_zone),
         )
         if value and getattr(recipient, name) != value
     }
@@ -59,6 +93,18 @@ def upsert_recipient(
         for name, value in changes.items():
             setattr(recipient, name, value)
     return recipient
+
+
+def home_address(*addresses: AddressSnapshot | None) -> AddressSnapshot | None:
+    """The first address with a country: where the shopper lives, for their clock."""
+    return next((address for address in addresses if address and address.country), None)
+
+
+def note_purchase(recipient: Recipient, purchased_at: datetime) -> None:
+    """Remember the newest purchase from this number (never moves backwards)."""
+    Recipient.objects.filter(
+        Q(last_order_at__isnull=True) | Q(last_order_at__lt=purchased_at), pk=recipient.pk
+    ).update(last_order_at=purchased_at)
 
 
 def _country_area(order: OrderSnapshot, phone: NormalizedPhone) -> str:
@@ -88,23 +134,69 @@ def schedule_for_order(
         recipient, status, reason = None, Status.SKIPPED, rejection.reason.value
     base_context = {"order": order.to_json(), **(context or {})}
     rows = [
-        Message(
+        message_row(
+            item,
             channel_slug=order.channel_slug,
-            flow=item.flow.value,
-            step=item.step,
-            dedupe_key=item.dedupe_key,
+            recipient=recipient,
+            context=base_context,
             order_id=order.id,
             order_number=order.number,
             customer_ref=order.customer_ref,
-            recipient=recipient,
-            context=base_context,
             status=status,
             reason=reason,
-            due_at=item.due_at,
         )
         for item in planned
     ]
     return insert_new(rows)
+
+
+def schedule_for_recipient(
+    recipient: Recipient,
+    channel_slug: str,
+    planned: Sequence[PlannedMessage],
+    context: dict[str, Any] | None = None,
+) -> list[Message]:
+    """Store texts that belong to a number rather than an order (welcome, opt-in)."""
+    rows = [
+        message_row(
+            item,
+            channel_slug=channel_slug,
+            recipient=recipient,
+            context=context or {},
+            customer_ref=recipient.customer_ref,
+        )
+        for item in planned
+    ]
+    return insert_new(rows)
+
+
+def message_row(
+    item: PlannedMessage,
+    *,
+    channel_slug: str,
+    recipient: Recipient | None,
+    context: Mapping[str, Any],
+    order_id: str = "",
+    order_number: str = "",
+    customer_ref: str = "",
+    status: Status = Status.SCHEDULED,
+    reason: str = "",
+) -> Message:
+    return Message(
+        channel_slug=channel_slug,
+        flow=item.flow.value,
+        step=item.step,
+        dedupe_key=item.dedupe_key,
+        order_id=order_id,
+        order_number=order_number,
+        customer_ref=customer_ref,
+        recipient=recipient,
+        context={**context, **item.context},
+        status=status,
+        reason=reason,
+        due_at=item.due_at,
+        expires_at=item.expires_at,
+    )
 
 
 def insert_new(rows: Sequence[Message]) -> list[Message]:
@@ -124,3 +216,129 @@ def insert_new(rows: Sequence[Message]) -> list[Message]:
     for message in created:
         message_scheduled.send(sender=Message, message=message)
     return created
+
+
+def insert_new_in_bulk(rows: Sequence[Message]) -> list[Message]:
+    """Like `insert_new`, in one statement: `INSERT ... ON CONFLICT DO NOTHING RETURNING`."""
+    if not rows:
+        return []
+    now = timezone.now()
+    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    params: list[Any] = []
+    for row in rows:
+        row.created_at = row.updated_at = now
+        params.extend(f.get_db_prep_save(f.value_from_object(row), connection) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {Message._meta.db_table} ({columns}) "  # noqa: S608 - names from the model
+        f"VALUES {', '.join([placeholders] * len(rows))} "
+        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = {key: pk for pk, key in cursor.fetchall()}
+    created = [row for row in rows if row.dedupe_key in ids]
+    for row in created:
+        row.pk = ids[row.dedupe_key]
+        message_scheduled.send(sender=Message, message=row)
+    return created
+
+
+# Stopping flows ---------------------------------------------------------------------------
+
+
+def stop_purchase_follow_ups(
+    customer_ref: str, *, except_order_id: str = "", reason: SkipReason = SkipReason.NEW_ORDER
+) -> int:
+    """Cancel a customer's pending offers and win-back texts (they bought again)."""
+    if not customer_ref:
+        return 0
+    return (
+        Message.objects.filter(
+            status=Status.SCHEDULED,
+            customer_ref=customer_ref,
+            flow__in=[flow.value for flow in flows.PURCHASE_FOLLOW_UPS],
+        )
+        .exclude(order_id=except_order_id)
+        .update(status=Status.CANCELLED, reason=reason.value, updated_at=timezone.now())
+    )
+
+
+def stop_offers(order_id: str, reason: SkipReason = SkipReason.CONVERTED) -> int:
+    """Cancel the pending offers of one order (e.g. the shopper bought through one)."""
+    return Message.objects.filter(
+        status=Status.SCHEDULED, order_id=order_id, flow=Flow.POST_PURCHASE_OFFER
+    ).update(status=Status.CANCELLED, reason=reason.value, updated_at=timezone.now())
+
+
+# Shipping -----------------------------------------------------------------------------------
+
+
+def schedule_tracking_update(
+    fulfillment: FulfillmentSnapshot, channel: ChannelSettings, now: datetime
+) -> list[Message]:
+    """Give a new tracking number to the shopper.
+
+    When the first shipping text has not gone out yet, it takes the number; otherwise a
+    new text carries it (once per tracking number).
+    """
+    planned = flows.plan_tracking_update(fulfillment, channel, now)
+    if planned is None:
+        return []
+    first_key = f"{Flow.SHIPPING_CONFIRMATION}:{fulfillment.id}"
+    pending = Message.objects.filter(dedupe_key=first_key, status=Status.SCHEDULED).first()
+    if pending is not None:
+        context = {**pending.context, **planned.context}
+        updated = Message.objects.filter(pk=pending.pk, status=Status.SCHEDULED).update(
+            context=context, due_at=min(pending.due_at, now), updated_at=now
+        )
+        if updated:
+            pending.context, pending.due_at = context, min(pending.due_at, now)
+            return [pending]
+    if not Message.objects.filter(dedupe_key=first_key).exists():
+        return []  # the shipment was never announced (staff chose not to notify)
+    return schedule_for_order(fulfillment.order, [planned])
+
+
+# Follow-ups ---------------------------------------------------------------------------------
+
+
+def schedule_follow_ups(
+    sent: Iterable[Message], channels: Mapping[str, ChannelSettings | None]
+) -> list[Message]:
+    """The next win-back text for each win-back text just sent, in one INSERT."""
+    rows = []
+    for message in sent:
+        channel = channels.get(message.channel_slug)
+        purchase_at = purchase_time(message)
+        if message.flow != Flow.WIN_BACK or channel is None or purchase_at is None:
+            continue
+        planned = flows.next_win_back(
+            message.customer_ref,
+            message.order_id,
+            purchase_at,
+            message.step,
+            flows.Timings.of(channel),
+        )
+        if planned is not None:
+            rows.append(follow_up_row(message, planned))
+    return insert_new_in_bulk(rows)
+
+
+def follow_up_row(message: Message, planned: PlannedMessage) -> Message:
+    return message_row(
+        planned,
+        channel_slug=message.channel_slug,
+        recipient=message.recipient,
+        context={key: value for key, value in message.context.items() if key != "variables"},
+        order_id=message.order_id,
+        order_number=message.order_number,
+        customer_ref=message.customer_ref,
+    )
+
+
+def purchase_time(message: Message) -> datetime | None:
+    """The purchase a follow-up belongs to, as stored in its context."""
+    raw = message.context.get("purchase_at")
+    return datetime.fromisoformat(raw) if raw else None

@@ -18,3 +18,7 @@ message_sent = Signal()
 #: A message changed state after it was claimed. kwargs: message_id (int), status (str),
 #: previous_status (str | None), error_code (int | None)
 message_status_changed = Signal()
+
+#: A shopper sent a text that is not a keyword (a reply in a two-way conversation).
+#: kwargs: inbound (InboundMessage)
+inbound_received = Signal()

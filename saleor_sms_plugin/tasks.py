@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
+import requests
 from celery import shared_task
 
-from . import dispatch
+from . import dispatch, inbound, privacy
 
 DISPATCH_TIME_BUDGET = 50.0  # seconds; the periodic task runs every 30 s
 
@@ -28,3 +29,24 @@ def dispatch_due_messages_task(batch_size: int = dispatch.DEFAULT_BATCH_SIZE) ->
         if report.claimed < batch_size:
             break
     return claimed
+
+
+@shared_task(
+    name="saleor_sms_plugin.forward_inbound",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(requests.RequestException,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def forward_inbound_task(inbound_id: int) -> None:
+    """POST a shopper's reply to the channel's forward URL, retrying while it fails."""
+    inbound.forward(inbound_id)
+
+
+@shared_task(name="saleor_sms_plugin.housekeeping", ignore_result=True)
+def housekeeping_task() -> int:
+    """Forward replies whose first attempt was lost, and purge texts past retention."""
+    inbound.forward_pending()
+    return privacy.purge_old_texts()

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseNotFound
 from django.views.decorators.csrf import csrf_exempt
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
-from . import callbacks
+from . import callbacks, inbound
 from .conf import ChannelSettings, get_channel_settings
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,26 @@ def twilio_status(request: HttpRequest, channel: ChannelSettings) -> HttpRespons
     return HttpResponse(status=204)
 
 
+def twilio_inbound(request: HttpRequest, channel: ChannelSettings) -> HttpResponse:
+    """A text a shopper sent to the store's number; answered with TwiML."""
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    if not twilio_signature_valid(request, channel):
+        logger.warning("Rejected an incoming text with a missing or wrong signature")
+        return HttpResponseForbidden("invalid signature")
+    try:
+        result = inbound.receive(channel, request.POST.dict())
+    except inbound.InvalidInbound as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    twiml = MessagingResponse()
+    if result.reply:
+        twiml.message(result.reply)
+    return HttpResponse(str(twiml), content_type="text/xml")
+
+
 CHANNEL_ROUTES: list[tuple[re.Pattern[str], ChannelView]] = [
     (re.compile(r"^twilio/status/?$"), twilio_status),
+    (re.compile(r"^twilio/inbound/?$"), twilio_inbound),
 ]
 
 

@@ -1,0 +1,100 @@
+"""Personal data: erasing a customer on request, and purging old message texts.
+
+Erasure removes the customer's phone numbers, the texts sent to and received from them and the
+order details stored with those texts, and cancels whatever was still to be sent. The rows stay
+(with their states and timestamps) so that statistics keep adding up. The retention purge
+empties the bodies and order details of messages older than the channel's retention period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from . import conf
+from .conf import get_channel_settings
+from .constants import SkipReason, Status
+from .models import InboundMessage, Message, Recipient
+from .phones import PhoneNumberRejected, normalize_phone
+
+ERASED_MESSAGE = {"body": "", "context": {}, "error_message": ""}
+IN_FLIGHT = (Status.SCHEDULED, Status.SENDING)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    recipients: int
+    messages: int
+    replies: int
+
+
+def erase_customer(
+    customer_ref: str, phones: Iterable[tuple[str, str]] = (), now: datetime | None = None
+) -> Erasure:
+    """Erase a customer's numbers and texts; `phones` are (number, country) pairs they gave."""
+    now = now or timezone.now()
+    numbers = _normalized(phones)
+    by_ref = Q(customer_ref=customer_ref) if customer_ref else Q(pk__in=[])
+    with transaction.atomic():
+        recipient_ids = list(
+            Recipient.objects.filter(by_ref | Q(phone__in=numbers)).values_list("pk", flat=True)
+        )
+        messages = Message.objects.filter(by_ref | Q(recipient_id__in=recipient_ids))
+        messages.filter(status=Status.SCHEDULED).update(
+            status=Status.CANCELLED, reason=SkipReason.ERASED.value, updated_at=now
+        )
+        erased_messages = messages.update(**ERASED_MESSAGE, customer_ref="", updated_at=now)
+        replies = InboundMessage.objects.filter(
+            Q(recipient_id__in=recipient_ids) | Q(from_phone__in=numbers)
+        ).update(body="", from_phone="")
+        erased = Recipient.objects.filter(pk__in=recipient_ids).update(
+            phone=None, customer_ref="", country_area="", time_zone="", erased_at=now
+        )
+    return Erasure(recipients=erased, messages=erased_messages, replies=replies)
+
+
+def _normalized(phones: Iterable[tuple[str, str]]) -> list[str]:
+    numbers = []
+    for raw, country in phones:
+        try:
+            numbers.append(normalize_phone(raw, country or None).e164)
+        except PhoneNumberRejected:
+            continue
+    return numbers
+
+
+def purge_old_texts(now: datetime | None = None) -> int:
+    """Empty old bodies per channel retention, and leftovers of erased numbers; returns rows."""
+    now = now or timezone.now()
+    purged = 0
+    for slug in Message.objects.values_list("channel_slug", flat=True).distinct().order_by():
+        days = retention_days(slug)
+        if days:
+            purged += _purge(Message.objects.filter(channel_slug=slug), now - timedelta(days=days))
+            InboundMessage.objects.filter(
+                channel_slug=slug, received_at__lt=now - timedelta(days=days)
+            ).exclude(body="").update(body="")
+    # A text being sent while its recipient was erased may have had its body written back.
+    purged += _purge(Message.objects.filter(recipient__erased_at__isnull=False), now)
+    return purged
+
+
+def _purge(messages: QuerySet[Message], cutoff: datetime) -> int:
+    return (
+        messages.filter(created_at__lt=cutoff)
+        .exclude(status__in=IN_FLIGHT)
+        .exclude(body="", context={}, error_message="")
+        .update(**ERASED_MESSAGE)
+    )
+
+
+def retention_days(channel_slug: str) -> int:
+    """The channel's retention period; the default when the channel is gone."""
+    channel = get_channel_settings(channel_slug)
+    values = channel.values if channel is not None else conf.parse_values({})
+    return int(values[conf.RETENTION_DAYS])
