@@ -138,7 +138,9 @@ def on_customer_updated(customer: CustomerSnapshot, channel_slug: str) -> list[M
 
 def on_customer_deleted(customer: CustomerSnapshot) -> privacy.Erasure:
     """Erase the customer's phone numbers and texts (staff deleted the account)."""
-    return privacy.erase_customer(customer.customer_ref, customer.phone_candidates())
+    return privacy.erase_customer(
+        (customer.customer_ref, customer.email.lower()), customer.phone_candidates()
+    )
 
 
 def on_account_deleted(customer: CustomerSnapshot) -> privacy.Erasure:

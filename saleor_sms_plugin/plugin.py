@@ -54,3 +54,53 @@ class SmsPlugin(BasePlugin):
         if self.channel is None:
             return previous_value
         return views.channel_route(request, self.channel.slug, (path or "").lstrip("/"))
+
+    def order_cancelled(self, order: Any, previous_value: Any, **kwargs: Any) -> Any:
+        if self.active:
+            handlers.on_order_cancelled(str(order.id))
+        return previous_value
+
+    def fulfillment_created(
+        self,
+        fulfillment: Any,
+        notify_customer: bool | None = True,
+        previous_value: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        if self.active:
+            handlers.on_fulfillment_created(
+                saleor_bridge.fulfillment_snapshot(fulfillment, notify_customer is not False)
+            )
+        return previous_value
+
+    def tracking_number_updated(
+        self, fulfillment: Any, previous_value: Any = None, **kwargs: Any
+    ) -> Any:
+        if self.active:
+            handlers.on_tracking_updated(saleor_bridge.fulfillment_snapshot(fulfillment))
+        return previous_value
+
+    # Customer hooks run once per channel's plugin instance (Saleor calls them without a
+    # channel); the core schedules a welcome once per customer, whichever channel comes first.
+    def customer_created(self, customer: Any, previous_value: Any = None, **kwargs: Any) -> Any:
+        if self.active and self.channel is not None:
+            handlers.on_customer_created(
+                saleor_bridge.customer_snapshot(customer), self.channel.slug
+            )
+        return previous_value
+
+    def customer_updated(self, customer: Any, previous_value: Any = None, **kwargs: Any) -> Any:
+        if self.active and self.channel is not None:
+            handlers.on_customer_updated(
+                saleor_bridge.customer_snapshot(customer), self.channel.slug
+            )
+        return previous_value
+
+    # Erasure does not depend on the channel being active: the texts are stored either way.
+    def customer_deleted(self, customer: Any, previous_value: Any = None, **kwargs: Any) -> Any:
+        handlers.on_customer_deleted(saleor_bridge.customer_snapshot(customer))
+        return previous_value
+
+    def account_deleted(self, user: Any, previous_value: Any = None, **kwargs: Any) -> Any:
+        handlers.on_account_deleted(saleor_bridge.customer_snapshot(user))
+        return previous_value

@@ -34,12 +34,18 @@ class Erasure:
 
 
 def erase_customer(
-    customer_ref: str, phones: Iterable[tuple[str, str]] = (), now: datetime | None = None
+    customer_refs: Iterable[str],
+    phones: Iterable[tuple[str, str]] = (),
+    now: datetime | None = None,
 ) -> Erasure:
-    """Erase a customer's numbers and texts; `phones` are (number, country) pairs they gave."""
+    """Erase a customer's numbers and texts.
+
+    `customer_refs` are the references their orders carried (account id, and the email of
+    orders placed as a guest); `phones` are (number, country) pairs from their addresses.
+    """
     now = now or timezone.now()
     numbers = _normalized(phones)
-    by_ref = Q(customer_ref=customer_ref) if customer_ref else Q(pk__in=[])
+    by_ref = Q(customer_ref__in=[ref for ref in customer_refs if ref])
     with transaction.atomic():
         recipient_ids = list(
             Recipient.objects.filter(by_ref | Q(phone__in=numbers)).values_list("pk", flat=True)

@@ -8,12 +8,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from saleor.channel.models import Channel
 from saleor.plugins.models import PluginConfiguration
 from saleor.site.models import Site
 
 from .conf import PLUGIN_ID, ChannelSettings, values_from_configuration
-from .events import AddressSnapshot, OrderLineSnapshot, OrderSnapshot
+from .events import (
+    AddressSnapshot,
+    CustomerSnapshot,
+    FulfillmentSnapshot,
+    OrderLineSnapshot,
+    OrderSnapshot,
+)
 
 
 def address_snapshot(address: Any) -> AddressSnapshot | None:
@@ -58,7 +65,45 @@ def order_snapshot(order: Any) -> OrderSnapshot:
             for line in order.lines.all()
         ),
         metadata=dict(order.metadata or {}),
+        customer_metadata=dict(user.metadata or {}) if user else {},
     )
+
+
+def fulfillment_snapshot(fulfillment: Any, notify_customer: bool = True) -> FulfillmentSnapshot:
+    return FulfillmentSnapshot(
+        id=str(fulfillment.pk),
+        order=order_snapshot(fulfillment.order),
+        tracking_number=fulfillment.tracking_number or "",
+        created_at=fulfillment.created_at,
+        notify_customer=bool(notify_customer),
+    )
+
+
+def customer_snapshot(user: Any) -> CustomerSnapshot:
+    """A customer account; also called for an account just deleted (its id restored)."""
+    default = _existing(user, "default_billing_address") or _existing(
+        user, "default_shipping_address"
+    )
+    addresses = user.addresses.all() if user.pk else []
+    return CustomerSnapshot(
+        id=str(user.pk or ""),
+        email=user.email or "",
+        first_name=user.first_name or "",
+        language_code=user.language_code or "",
+        default_address=address_snapshot(default),
+        metadata=dict(user.metadata or {}),
+        addresses=tuple(
+            snapshot for address in addresses if (snapshot := address_snapshot(address))
+        ),
+    )
+
+
+def _existing(instance: Any, relation: str) -> Any:
+    # The related row may be gone together with a deleted account.
+    try:
+        return getattr(instance, relation)
+    except ObjectDoesNotExist:
+        return None
 
 
 def load_channel_settings(channel_slug: str) -> ChannelSettings | None:
