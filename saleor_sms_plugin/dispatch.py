@@ -353,7 +353,7 @@ def record(outcomes: Sequence[Outcome], now: datetime, *, keep_status: bool = Fa
         "WHERE m.id = v.id AND m.status = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, now, Status.SENDING.value])
+        cursor.execute(sql, [now, *params, Status.SENDING.value])  # SET comes before VALUES
         return cursor.rowcount
 
 
