@@ -96,6 +96,7 @@ def make_order(
     email: str = "ada@example.com",
     user_id: str = "",
     created_at: datetime | None = None,
+    country_area: str = "",
     **extra: Any,
 ) -> OrderSnapshot:
     address = AddressSnapshot(
@@ -103,6 +104,7 @@ def make_order(
         last_name="Lovelace",
         phone=PHONES.get(country, "") if phone is None else phone,
         country=country,
+        country_area=country_area,
         city="Springfield",
         postal_code="12345",
         street_address_1="1 Main Street",
