@@ -1,6 +1,8 @@
 """The Saleor plugin: declares the configuration and turns Saleor's hooks into core events.
 
-This module and `saleor_bridge` are the only ones that import Saleor.
+This module and `saleor_bridge` are the only ones that import Saleor. Saleor calls a hook on
+the plugin instance of the order's channel, and only while that instance is active; every hook
+hands its value on untouched (`previous_value`), as notification hooks must.
 """
 
 from __future__ import annotations
@@ -8,12 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
+from saleor.order import FulfillmentStatus
 from saleor.plugins.base_plugin import BasePlugin
 
 from . import conf, handlers, saleor_bridge, views
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
+    from saleor.account.models import User
+    from saleor.order.models import Fulfillment, Order
+    from saleor.plugins.models import PluginConfiguration
 
 
 class SmsPlugin(BasePlugin):
@@ -32,8 +38,15 @@ class SmsPlugin(BasePlugin):
     }
 
     @classmethod
-    def validate_plugin_configuration(cls, plugin_configuration: Any, **kwargs: Any) -> None:
-        """Reject a save with every invalid field named, before anything is stored."""
+    def validate_plugin_configuration(
+        cls, plugin_configuration: PluginConfiguration, **kwargs: Any
+    ) -> None:
+        """Reject a save with every invalid field named, before anything is stored.
+
+        Saleor calls this with the stored configuration already merged with the admin's
+        changes; the GraphQL error names each field in camelCase (`account_sid` ->
+        `accountSid`).
+        """
         values = conf.values_from_configuration(plugin_configuration.configuration or [])
         try:
             conf.parse_values(values)
@@ -45,62 +58,75 @@ class SmsPlugin(BasePlugin):
                 }
             ) from error
 
-    def order_created(self, order: Any, previous_value: Any, **kwargs: Any) -> Any:
-        if self.active:
-            handlers.on_order_placed(saleor_bridge.order_snapshot(order))
+    def order_created(self, order: Order, previous_value: Any, **kwargs: Any) -> Any:
+        handlers.on_order_placed(saleor_bridge.order_snapshot(order))
         return previous_value
 
-    def webhook(self, request: HttpRequest, path: str, previous_value: Any) -> HttpResponse:
-        if self.channel is None:
-            return previous_value
-        return views.channel_route(request, self.channel.slug, (path or "").lstrip("/"))
-
-    def order_cancelled(self, order: Any, previous_value: Any, **kwargs: Any) -> Any:
-        if self.active:
-            handlers.on_order_cancelled(str(order.id))
+    def order_cancelled(self, order: Order, previous_value: Any, **kwargs: Any) -> Any:
+        handlers.on_order_cancelled(str(order.id))
         return previous_value
 
     def fulfillment_created(
         self,
-        fulfillment: Any,
-        notify_customer: bool | None = True,
-        previous_value: Any = None,
+        fulfillment: Fulfillment,
+        notify_customer: bool | None,
+        previous_value: Any,
         **kwargs: Any,
     ) -> Any:
-        if self.active:
-            handlers.on_fulfillment_created(
-                saleor_bridge.fulfillment_snapshot(fulfillment, notify_customer is not False)
-            )
+        # A fulfillment waiting for approval has not shipped: `fulfillment_approved` follows.
+        if fulfillment.status != FulfillmentStatus.WAITING_FOR_APPROVAL:
+            self._fulfilled(fulfillment, notify_customer)
+        return previous_value
+
+    def fulfillment_approved(
+        self,
+        fulfillment: Fulfillment,
+        notify_customer: bool | None,
+        previous_value: Any,
+        **kwargs: Any,
+    ) -> Any:
+        # Saleor also calls this for fulfillments it already announced as created; the texts
+        # of a fulfillment are keyed by its id, so the second call schedules nothing new.
+        self._fulfilled(fulfillment, notify_customer)
         return previous_value
 
     def tracking_number_updated(
-        self, fulfillment: Any, previous_value: Any = None, **kwargs: Any
+        self, fulfillment: Fulfillment, previous_value: Any, **kwargs: Any
     ) -> Any:
-        if self.active:
-            handlers.on_tracking_updated(saleor_bridge.fulfillment_snapshot(fulfillment))
+        handlers.on_tracking_updated(saleor_bridge.fulfillment_snapshot(fulfillment, True))
         return previous_value
 
-    # Customer hooks run once per channel's plugin instance (Saleor calls them without a
-    # channel); the core schedules a welcome once per customer, whichever channel comes first.
-    def customer_created(self, customer: Any, previous_value: Any = None, **kwargs: Any) -> Any:
-        if self.active and self.channel is not None:
+    # Saleor calls the customer hooks without a channel, on every channel instance it has
+    # loaded; the core welcomes a customer once, whichever channel comes first.
+    def customer_created(self, customer: User, previous_value: Any, **kwargs: Any) -> Any:
+        if self.channel is not None:
             handlers.on_customer_created(
                 saleor_bridge.customer_snapshot(customer), self.channel.slug
             )
         return previous_value
 
-    def customer_updated(self, customer: Any, previous_value: Any = None, **kwargs: Any) -> Any:
-        if self.active and self.channel is not None:
+    def customer_updated(self, customer: User, previous_value: Any, **kwargs: Any) -> Any:
+        if self.channel is not None:
             handlers.on_customer_updated(
                 saleor_bridge.customer_snapshot(customer), self.channel.slug
             )
         return previous_value
 
-    # Erasure does not depend on the channel being active: the texts are stored either way.
-    def customer_deleted(self, customer: Any, previous_value: Any = None, **kwargs: Any) -> Any:
+    # Erasure covers every channel's texts, whichever channel's instance Saleor calls.
+    def customer_deleted(self, customer: User, previous_value: Any, **kwargs: Any) -> Any:
         handlers.on_customer_deleted(saleor_bridge.customer_snapshot(customer))
         return previous_value
 
-    def account_deleted(self, user: Any, previous_value: Any = None, **kwargs: Any) -> Any:
+    def account_deleted(self, user: User, previous_value: Any, **kwargs: Any) -> Any:
         handlers.on_account_deleted(saleor_bridge.customer_snapshot(user))
         return previous_value
+
+    def webhook(self, request: HttpRequest, path: str, previous_value: Any) -> HttpResponse:
+        """Requests to /plugins/channel/<channel>/<PLUGIN_ID>/<path>; Saleor passes `/<path>`."""
+        if self.channel is None:
+            return previous_value
+        return views.channel_route(request, self.channel.slug, (path or "").lstrip("/"))
+
+    def _fulfilled(self, fulfillment: Fulfillment, notify_customer: bool | None) -> None:
+        snapshot = saleor_bridge.fulfillment_snapshot(fulfillment, notify_customer is not False)
+        handlers.on_fulfillment_created(snapshot)

@@ -6,7 +6,7 @@ With `plugin.py`, the only module that imports Saleor.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from saleor.channel.models import Channel
@@ -22,15 +22,20 @@ from .events import (
     OrderSnapshot,
 )
 
+if TYPE_CHECKING:
+    from saleor.account.models import Address, User
+    from saleor.order.models import Fulfillment, Order
 
-def address_snapshot(address: Any) -> AddressSnapshot | None:
+
+def address_snapshot(address: Address | None) -> AddressSnapshot | None:
     if address is None:
         return None
     return AddressSnapshot(
         first_name=address.first_name or "",
         last_name=address.last_name or "",
+        # A PhoneNumber prints as E.164; an empty field is "".
         phone=str(address.phone or ""),
-        country=str(address.country.code if address.country else ""),
+        country=address.country.code or "",
         country_area=address.country_area or "",
         city=address.city or "",
         postal_code=address.postal_code or "",
@@ -40,7 +45,7 @@ def address_snapshot(address: Any) -> AddressSnapshot | None:
     )
 
 
-def order_snapshot(order: Any) -> OrderSnapshot:
+def order_snapshot(order: Order) -> OrderSnapshot:
     user = order.user
     return OrderSnapshot(
         id=str(order.id),
@@ -69,18 +74,18 @@ def order_snapshot(order: Any) -> OrderSnapshot:
     )
 
 
-def fulfillment_snapshot(fulfillment: Any, notify_customer: bool = True) -> FulfillmentSnapshot:
+def fulfillment_snapshot(fulfillment: Fulfillment, notify_customer: bool) -> FulfillmentSnapshot:
     return FulfillmentSnapshot(
         id=str(fulfillment.pk),
         order=order_snapshot(fulfillment.order),
         tracking_number=fulfillment.tracking_number or "",
         created_at=fulfillment.created_at,
-        notify_customer=bool(notify_customer),
+        notify_customer=notify_customer,
     )
 
 
-def customer_snapshot(user: Any) -> CustomerSnapshot:
-    """A customer account; also called for an account just deleted (its id restored)."""
+def customer_snapshot(user: User) -> CustomerSnapshot:
+    """A customer account; also called for an account just deleted (Saleor restores its id)."""
     default = _existing(user, "default_billing_address") or _existing(
         user, "default_shipping_address"
     )
@@ -107,7 +112,12 @@ def _existing(instance: Any, relation: str) -> Any:
 
 
 def load_channel_settings(channel_slug: str) -> ChannelSettings | None:
-    """The plugin's configuration for a channel, as Saleor stores it, with the channel's facts."""
+    """The plugin's configuration for a channel, as Saleor stores it, with the channel's facts.
+
+    Saleor stores a configuration as a list of {"name", "value", ...} items, the values as the
+    admin sent them (booleans as booleans); fields it does not store take their defaults.
+    The plugin counts as active only while both its configuration and the channel are active.
+    """
     channel = Channel.objects.filter(slug=channel_slug).first()
     if channel is None:
         return None
@@ -118,6 +128,6 @@ def load_channel_settings(channel_slug: str) -> ChannelSettings | None:
         bool(stored and stored.active and channel.is_active),
         raw,
         shop_name=Site.objects.get_current().name,
-        default_country=str(channel.default_country.code if channel.default_country else ""),
+        default_country=channel.default_country.code or "",
         currency=channel.currency_code,
     )
