@@ -151,7 +151,7 @@ def process(ids: list[int], now: datetime) -> BatchReport:
     with transaction.atomic():
         # A follow-up exists exactly when the text before it is recorded as sent.
         record(report.outcomes, now)
-        scheduling.schedule_follow_ups(_sent(messages, report.outcomes), channels)
+        scheduling.schedule_follow_ups(_sent(messages, report.outcomes), channels, now)
     _after_recording(messages, report.outcomes)
     return report
 
@@ -437,7 +437,7 @@ def recover_stale(now: datetime | None = None) -> int:
     channels = _channel_settings({message.channel_slug for message in stale})
     with transaction.atomic():
         settled = record(outcomes, now)
-        scheduling.schedule_follow_ups(_sent(stale, outcomes), channels)
+        scheduling.schedule_follow_ups(_sent(stale, outcomes), channels, now)
     return settled
 
 

@@ -7,6 +7,7 @@ Nothing here touches the database, Celery or the provider.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -158,12 +159,24 @@ def plan_win_back(
 
 
 def next_win_back(
-    customer_ref: str, order_id: str, purchase_at: datetime, sent_step: int, timings: Timings
+    customer_ref: str,
+    order_id: str,
+    purchase_at: datetime,
+    sent_step: int,
+    timings: Timings,
+    sent_at: datetime | None = None,
 ) -> PlannedMessage | None:
-    """The win-back text after `sent_step`, or None once the maximum is reached."""
+    """The win-back text after `sent_step`, or None once the maximum is reached.
+
+    It is due an interval after the purchase's cadence, and never sooner than an interval
+    after the text just sent (a cadence started late, for past customers, keeps its spacing).
+    """
     if sent_step >= timings.win_back_max:
         return None
-    return plan_win_back(customer_ref, order_id, purchase_at, sent_step + 1, timings)
+    planned = plan_win_back(customer_ref, order_id, purchase_at, sent_step + 1, timings)
+    if sent_at is not None and planned.due_at < sent_at + timings.win_back_interval:
+        return dataclasses.replace(planned, due_at=sent_at + timings.win_back_interval)
+    return planned
 
 
 def text_variant(flow: Flow | str, step: int) -> int:

@@ -305,7 +305,7 @@ def schedule_tracking_update(
 
 
 def schedule_follow_ups(
-    sent: Iterable[Message], channels: Mapping[str, ChannelSettings | None]
+    sent: Iterable[Message], channels: Mapping[str, ChannelSettings | None], sent_at: datetime
 ) -> list[Message]:
     """The next win-back text for each win-back text just sent, in one INSERT."""
     rows = []
@@ -320,6 +320,7 @@ def schedule_follow_ups(
             purchase_at,
             message.step,
             flows.Timings.of(channel),
+            sent_at,
         )
         if planned is not None:
             rows.append(follow_up_row(message, planned))
