@@ -112,6 +112,12 @@ class Message(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Attribution: the first click on a link in the text, and the purchase it led to.
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    converted_at = models.DateTimeField(null=True, blank=True)
+    revenue = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
+    # A database default too: bulk INSERTs written in SQL need not name the column.
+    revenue_currency = models.CharField(max_length=3, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
