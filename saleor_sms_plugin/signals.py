@@ -22,3 +22,11 @@ message_status_changed = Signal()
 #: A shopper sent a text that is not a keyword (a reply in a two-way conversation).
 #: kwargs: inbound (InboundMessage)
 inbound_received = Signal()
+
+#: A shopper opened a link in a text. kwargs: message_id (int), url (str, where the link led),
+#: clicked_at (datetime), first_click (bool: the message's first recorded click)
+link_clicked = Signal()
+
+#: A shopper bought through a text (an order attributed to it). kwargs: message_id (int),
+#: order_id (str), revenue (Decimal), currency (str), converted_at (datetime)
+conversion = Signal()
