@@ -50,8 +50,8 @@ def _create_database(name: str) -> None:
     import psycopg
     from psycopg import sql
 
-    connection = {"host": "127.0.0.1", "user": "postgres", "dbname": "postgres"}
-    with psycopg.connect(**connection, autocommit=True) as db:
+    server = "host=127.0.0.1 user=postgres dbname=postgres"
+    with psycopg.connect(server, autocommit=True) as db:
         exists = db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
