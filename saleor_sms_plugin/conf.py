@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -142,6 +143,12 @@ RETENTION_DAYS = "retention_days"
 INBOUND_FORWARD_URL = "inbound_forward_url"
 REPLY_TO_KEYWORDS = "reply_to_keywords"
 REPLY_TO_STOP = "reply_to_stop"
+PRICE_PER_SEGMENT = "price_per_segment"
+STATS_PAGE = "stats_page"
+
+# Routes under /plugins/channel/<channel>/<PLUGIN_ID>/ for store staff.
+GRAPHQL_PATH = "graphql/"
+STATS_PATH = "stats/"
 
 OFFER_WINDOW_MINUTES = 24 * 60
 MAX_OFFERS = 3
@@ -356,6 +363,40 @@ SCHEDULE_FIELDS: list[ConfigField] = [
     ),
 ]
 
+
+def _price(value: Any) -> Decimal:
+    try:
+        price = Decimal(_text(value) or "0")
+    except InvalidOperation as error:
+        raise ValueError("must be a price such as 0.0083") from error
+    if not price.is_finite() or price < 0:
+        raise ValueError("must be a price of zero or more, such as 0.0083")
+    return price
+
+
+REPORTING_FIELDS: list[ConfigField] = [
+    ConfigField(
+        PRICE_PER_SEGMENT,
+        FieldType.STRING,
+        "0.0083",
+        "Price per text segment (USD)",
+        "What the provider charges for one segment (160 GSM-7 or 70 Unicode characters) to "
+        "this channel's numbers; the statistics estimate costs with it.",
+        _price,
+    ),
+    ConfigField(
+        STATS_PAGE,
+        FieldType.OUTPUT,
+        f"/plugins/channel/<channel>/{PLUGIN_ID}/{STATS_PATH}",
+        "Statistics page",
+        "Texts sent, delivered, clicked and converted, per flow and day. Open this address "
+        "under the public base URL with ?token=<a staff access token> once; staff need the "
+        "MANAGE_ORDERS or MANAGE_PLUGINS permission. The GraphQL API is next to it, at "
+        f"{GRAPHQL_PATH}.",
+        _text,
+    ),
+]
+
 FIELDS: list[ConfigField] = [
     ConfigField(
         ACCOUNT_SID,
@@ -395,6 +436,7 @@ FIELDS: list[ConfigField] = [
         for flow, default, help_text in CONFIGURABLE_FLOWS
     ),
     *SCHEDULE_FIELDS,
+    *REPORTING_FIELDS,
 ]
 
 
@@ -477,6 +519,15 @@ class ChannelSettings:
     @property
     def has_twilio_credentials(self) -> bool:
         return bool(self.account_sid and self.auth_token and self.sender)
+
+    @property
+    def price_per_segment(self) -> Decimal:
+        return self.values.get(PRICE_PER_SEGMENT, Decimal(0))
+
+    @property
+    def stats_url(self) -> str:
+        """The statistics page of this channel ('' without a public base URL)."""
+        return self.route_url(STATS_PATH)
 
     def flow_enabled(self, flow: Flow) -> bool:
         return bool(self.values.get(flow_switch(flow), False))
