@@ -230,3 +230,52 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: fl
             return value
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout} s")
+
+
+SENT_STATUSES = {"sent", "delivered", "undelivered"}
+
+
+@pytest.fixture
+def message_factory(db: None) -> Callable[..., Any]:
+    """Store a message as the dispatcher and the provider's callbacks would leave it.
+
+    `at` is when it went out (or is due); `sent` defaults to the status implying the provider
+    accepted it; `revenue` marks it clicked and converted.
+    """
+    from saleor_sms_plugin.models import Message
+
+    def create(
+        flow: str = Flow.ORDER_CONFIRMATION,
+        status: str = "sent",
+        *,
+        channel_slug: str = "default-channel",
+        at: datetime | None = None,
+        sent: bool | None = None,
+        segments: int = 1,
+        clicked: bool = False,
+        revenue: str | None = None,
+        currency: str = "USD",
+        **fields: Any,
+    ) -> Message:
+        at = at or timezone.now()
+        sent = str(status) in SENT_STATUSES if sent is None else sent
+        values: dict[str, Any] = {
+            "channel_slug": channel_slug,
+            "flow": str(flow),
+            "dedupe_key": f"test:{uuid.uuid4()}",
+            "status": str(status),
+            "due_at": at,
+            "body": "Hello from Acme Outfitters" if sent else "",
+            "segments": segments if sent else 0,
+            "provider_id": f"SM{uuid.uuid4().hex}" if sent else None,
+            "sent_at": at if sent else None,
+            "delivered_at": at if str(status) == "delivered" else None,
+            "clicked_at": at if clicked or revenue else None,
+            "converted_at": at if revenue else None,
+            "revenue": Decimal(revenue) if revenue else None,
+            "revenue_currency": currency if revenue else "",
+        }
+        values.update(fields)
+        return Message.objects.create(**values)
+
+    return create
