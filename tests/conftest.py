@@ -157,58 +157,77 @@ def _redis_db() -> int:
 
 
 @pytest.fixture
-def celery_worker_process(
+def celery_worker_factory(
     settings: Any, django_db_blocker: Any
-) -> Iterator[subprocess.Popen[bytes]]:
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start real Celery workers in their own processes, on the test database.
+
+    `start(broker=None)` uses the real Redis (`SMS_TEST_REDIS_DB`) unless given another broker
+    URL. Tests using it need `transactional_db` so the workers see committed rows.
+    """
+    from django.db import connection
+
+    from saleor_sms_plugin.standalone_celery import app
+
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def start(broker: str | None = None) -> subprocess.Popen[bytes]:
+        broker = broker or f"redis://127.0.0.1:6379/{_redis_db()}"
+        settings.CELERY_BROKER_URL = broker
+        app.conf.broker_url = broker
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
+            "SMS_DATABASE_NAME": connection.settings_dict["NAME"],
+            "CELERY_BROKER_URL": broker,
+            "SALEOR_SMS_TWILIO_API_URL": getattr(settings, "SALEOR_SMS_TWILIO_API_URL", "") or "",
+            "SALEOR_SMS_BACKEND": getattr(settings, "SALEOR_SMS_BACKEND", "") or "",
+            "PYTHONPATH": str(ROOT),
+        }
+        app.connection_for_write().default_channel.client.flushdb()
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "saleor_sms_plugin.standalone_celery",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--hostname",
+                f"sms-test-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        workers.append(worker)
+        _wait_for_worker(app, worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+@pytest.fixture
+def celery_worker_process(
+    celery_worker_factory: Callable[..., subprocess.Popen[bytes]],
+) -> subprocess.Popen[bytes]:
     """A real Celery worker in its own process, on the real Redis broker and the test database.
 
     Tests using it need `transactional_db` so the worker sees committed rows.
     """
-    from django.db import connection
-
-    broker = f"redis://127.0.0.1:6379/{_redis_db()}"
-    settings.CELERY_BROKER_URL = broker
-    from saleor_sms_plugin.standalone_celery import app
-
-    app.conf.broker_url = broker
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-        "SMS_DATABASE_NAME": connection.settings_dict["NAME"],
-        "CELERY_BROKER_URL": broker,
-        "SALEOR_SMS_TWILIO_API_URL": getattr(settings, "SALEOR_SMS_TWILIO_API_URL", "") or "",
-        "SALEOR_SMS_BACKEND": getattr(settings, "SALEOR_SMS_BACKEND", "") or "",
-        "PYTHONPATH": str(ROOT),
-    }
-    app.connection_for_write().default_channel.client.flushdb()
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "saleor_sms_plugin.standalone_celery",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--hostname",
-            f"sms-test-{uuid.uuid4().hex[:8]}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    _wait_for_worker(app, worker)
-    yield worker
-    worker.terminate()
-    try:
-        worker.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+    return celery_worker_factory()
 
 
 def _wait_for_worker(app: Any, worker: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
