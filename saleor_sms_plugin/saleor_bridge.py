@@ -6,13 +6,15 @@ With `plugin.py`, the only module that imports Saleor.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.http import HttpRequest
 from saleor.channel.models import Channel
 from saleor.plugins.models import PluginConfiguration
 from saleor.site.models import Site
 
+from .auth import ANONYMOUS, InvalidToken, Viewer, ViewerKind
 from .conf import PLUGIN_ID, ChannelSettings, values_from_configuration
 from .events import (
     AddressSnapshot,
@@ -130,4 +132,44 @@ def load_channel_settings(channel_slug: str) -> ChannelSettings | None:
         shop_name=Site.objects.get_current().name,
         default_country=channel.default_country.code or "",
         currency=channel.currency_code,
+    )
+
+
+def authenticate_request(request: HttpRequest) -> Viewer:
+    """The app or staff user a request speaks for, as Saleor's own API would see it.
+
+    An app token is looked up as Saleor's GraphQL view does (`get_app_promise`); otherwise the
+    request goes through Saleor's authentication backends (`django.contrib.auth.authenticate`,
+    as `saleor.graphql.context.get_user`), which check a JWT's signature, type and token key,
+    the password-login mode, and ask authentication plugins. Permissions are Saleor's enum
+    names (`MANAGE_ORDERS`). Raises InvalidToken for an expired, forged or revoked JWT.
+    """
+    import jwt
+    from django.contrib.auth import authenticate
+    from graphql_relay import to_global_id
+    from saleor.graphql.app.dataloaders import get_app_promise
+    from saleor.permission.enums import get_permission_names
+
+    app = get_app_promise(cast(Any, request)).get()  # a request serves as a SaleorContext
+    if app is not None:
+        return Viewer(
+            ViewerKind.APP,
+            id=to_global_id("App", app.pk),
+            name=app.name or "",
+            permissions=frozenset(get_permission_names(app.permissions.all())),
+        )
+    try:
+        user = authenticate(request=request)
+    except jwt.PyJWTError as error:
+        raise InvalidToken(str(error), type(error).__name__) from error
+    if user is None or not user.is_active:
+        return ANONYMOUS
+    return Viewer(
+        ViewerKind.STAFF if user.is_staff else ViewerKind.CUSTOMER,
+        id=to_global_id("User", user.pk),
+        email=user.email,
+        name=user.get_full_name(),
+        permissions=frozenset(get_permission_names(user.effective_permissions))
+        if user.is_staff
+        else frozenset(),
     )
