@@ -1,0 +1,247 @@
+"""The bundled Twilio-compatible server, seen through the real Twilio SDK and plain HTTP."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from saleor_sms_plugin.backends.twilio_http import BaseUrlHttpClient
+from saleor_sms_plugin.testing import TwilioServer
+
+from ..conftest import ACCOUNT_SID, AUTH_TOKEN, SENDER
+
+TO = "+12015550123"
+
+
+@pytest.fixture
+def client(twilio_server: TwilioServer) -> Iterator[Client]:
+    twilio_server.reset()
+    yield Client(
+        ACCOUNT_SID, AUTH_TOKEN, http_client=BaseUrlHttpClient(base_url=twilio_server.base_url)
+    )
+    twilio_server.reset()
+
+
+class Receiver:
+    """A tiny web app on loopback that records what is posted to it."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict[str, str], dict[str, str]]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                receiver.posts.append((self.path, form, dict(self.headers)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    app = Receiver()
+    yield app
+    app.close()
+
+
+def test_create_answers_with_twilios_message_resource(client, twilio_server):
+    message = client.messages.create(to=TO, from_=SENDER, body="Hello there")
+
+    assert message.sid.startswith("SM")
+    assert len(message.sid) == 34
+    assert (message.status, message.to, message.from_) == ("queued", TO, SENDER)
+    assert message.num_segments == "1"
+    assert message.direction == "outbound-api"
+    assert message.date_created.tzinfo is not None
+    [accepted] = twilio_server.messages
+    assert accepted.form == {"To": TO, "From": SENDER, "Body": "Hello there"}
+    assert client.messages(message.sid).fetch().body == "Hello there"
+
+
+def test_messaging_service_sender_has_no_from_number(client):
+    service = "MG" + "2" * 32
+    message = client.messages.create(to=TO, messaging_service_sid=service, body="Hi")
+
+    assert message.messaging_service_sid == service
+    assert message.from_ is None
+
+
+def test_segments_follow_the_encoding(client):
+    gsm = client.messages.create(to=TO, from_=SENDER, body="a" * 161)
+    ucs2 = client.messages.create(to=TO, from_=SENDER, body="ż" * 71)
+
+    assert (gsm.num_segments, ucs2.num_segments) == ("2", "2")
+
+
+def test_list_filters_by_recipient_and_pages_through_everything(client):
+    for number in range(7):
+        client.messages.create(to=TO, from_=SENDER, body=f"text {number}")
+    client.messages.create(to="+12015550999", from_=SENDER, body="someone else")
+
+    listed = client.messages.list(to=TO, page_size=3)
+
+    assert sorted(message.body for message in listed) == [f"text {n}" for n in range(7)]
+
+
+def test_list_filters_by_date_sent(client):
+    client.messages.create(to=TO, from_=SENDER, body="now")
+
+    assert client.messages.list(date_sent_after=datetime.now(UTC) - timedelta(minutes=1))
+    assert not client.messages.list(date_sent_after=datetime.now(UTC) + timedelta(minutes=1))
+
+
+def test_wrong_credentials_are_refused_as_twilio_does(twilio_server):
+    intruder = Client(
+        ACCOUNT_SID, "wrong", http_client=BaseUrlHttpClient(base_url=twilio_server.base_url)
+    )
+
+    with pytest.raises(TwilioRestException) as refused:
+        intruder.messages.create(to=TO, from_=SENDER, body="Hi")
+
+    assert (refused.value.code, refused.value.status) == (20003, 401)
+    assert twilio_server.messages == []
+
+
+def test_unauthenticated_plain_request_gets_twilios_error_body(twilio_server):
+    twilio_server.reset()
+    url = f"{twilio_server.base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+
+    response = requests.post(url, data={"To": TO, "From": SENDER, "Body": "Hi"}, timeout=5)
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "code": 20003,
+        "message": "Authenticate",
+        "more_info": "https://www.twilio.com/docs/errors/20003",
+        "status": 401,
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "reported_code"),
+    [
+        (21211, 400, 21211),
+        (21610, 400, 21610),
+        (21614, 400, 21614),
+        (429, 429, 20429),
+        (500, 500, 20500),
+        (503, 503, 20503),
+    ],
+)
+def test_injected_error_surfaces_once_then_sending_works(
+    client, twilio_server, code, status, reported_code
+):
+    twilio_server.fail_next(code)
+
+    with pytest.raises(TwilioRestException) as failed:
+        client.messages.create(to=TO, from_=SENDER, body="Hi")
+
+    assert (failed.value.code, failed.value.status) == (reported_code, status)
+    assert twilio_server.messages == []
+    assert client.messages.create(to=TO, from_=SENDER, body="Hi").status == "queued"
+    assert twilio_server.requests_count == 2
+
+
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        ({"From": SENDER, "Body": "Hi"}, 21604),
+        ({"To": TO, "Body": "Hi"}, 21603),
+        ({"To": TO, "From": SENDER}, 21602),
+        ({"To": "0201 555", "From": SENDER, "Body": "Hi"}, 21211),
+    ],
+)
+def test_invalid_requests_are_rejected_with_twilios_codes(twilio_server, form, code):
+    url = f"{twilio_server.base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+
+    response = requests.post(url, data=form, auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
+
+    assert (response.status_code, response.json()["code"]) == (400, code)
+
+
+def test_latency_delays_each_request_without_serializing_them(client, twilio_server):
+    twilio_server.latency = 0.3
+    started = time.monotonic()
+    threads = [
+        threading.Thread(
+            target=client.messages.create, kwargs={"to": TO, "from_": SENDER, "body": str(n)}
+        )
+        for n in range(10)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+
+    assert len(twilio_server.messages) == 10
+    assert 0.3 <= elapsed < 2.5
+
+
+def test_status_callbacks_are_posted_in_order_and_signed(client, twilio_server, receiver):
+    url = f"{receiver.url}/status?message=7"
+    message = client.messages.create(to=TO, from_=SENDER, body="Hi", status_callback=url)
+
+    callbacks = twilio_server.wait_for_callbacks(2)
+
+    assert [c.params["MessageStatus"] for c in callbacks] == ["sent", "delivered"]
+    assert all(c.response_status == 204 for c in callbacks)
+    validator = RequestValidator(AUTH_TOKEN)
+    for path, form, headers in receiver.posts:
+        assert form["MessageSid"] == message.sid
+        assert validator.validate(receiver.url + path, form, headers["X-Twilio-Signature"])
+    assert client.messages(message.sid).fetch().status == "delivered"
+
+
+def test_undelivered_outcome_carries_the_error_code(client, twilio_server, receiver):
+    twilio_server.outcome_for(TO, "undelivered", error_code=30003)
+    client.messages.create(to=TO, from_=SENDER, body="Hi", status_callback=receiver.url)
+
+    sent, undelivered = twilio_server.wait_for_callbacks(2)
+
+    assert sent.params["MessageStatus"] == "sent"
+    assert undelivered.params["MessageStatus"] == "undelivered"
+    assert undelivered.params["ErrorCode"] == "30003"
+
+
+def test_callbacks_never_leave_the_machine(client, twilio_server):
+    client.messages.create(
+        to=TO, from_=SENDER, body="Hi", status_callback="https://shop.example.com/status"
+    )
+
+    callbacks = twilio_server.wait_for_callbacks(2)
+
+    assert {c.response_status for c in callbacks} == {None}
+    assert "loopback" in callbacks[0].note
+
+
+def test_inbound_text_is_posted_signed(twilio_server, receiver):
+    status, _ = twilio_server.send_inbound(receiver.url + "/inbound", TO, SENDER, "STOP")
+
+    [(path, form, headers)] = receiver.posts
+    assert status == 204
+    assert (form["From"], form["To"], form["Body"]) == (TO, SENDER, "STOP")
+    validator = RequestValidator(AUTH_TOKEN)
+    assert validator.validate(receiver.url + path, form, headers["X-Twilio-Signature"])
