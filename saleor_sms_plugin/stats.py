@@ -28,6 +28,8 @@ from .constants import Consent, Status
 from .models import Message, Recipient
 
 DEFAULT_DAYS = 30
+# Providers bill in the account's currency; the price per segment is configured in it.
+COST_CURRENCY = "USD"
 
 
 class Dimension(StrEnum):

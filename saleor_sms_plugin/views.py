@@ -17,6 +17,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from . import callbacks, inbound
 from .conf import ChannelSettings, get_channel_settings
+from .graphql.views import serve as graphql_endpoint
+from .stats_page import stats_page
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ def twilio_inbound(request: HttpRequest, channel: ChannelSettings) -> HttpRespon
 CHANNEL_ROUTES: list[tuple[re.Pattern[str], ChannelView]] = [
     (re.compile(r"^twilio/status/?$"), twilio_status),
     (re.compile(r"^twilio/inbound/?$"), twilio_inbound),
+    (re.compile(r"^graphql/?$"), graphql_endpoint),
+    (re.compile(r"^stats/?$"), stats_page),
 ]
 
 

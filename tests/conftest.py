@@ -298,3 +298,51 @@ def message_factory(db: None) -> Callable[..., Any]:
         return Message.objects.create(**values)
 
     return create
+
+
+GRAPHQL_PERMISSIONS = ("MANAGE_ORDERS",)
+
+
+@pytest.fixture
+def staff_token() -> Callable[..., str]:
+    """A signed token (the stand-in for Saleor's tokens outside Saleor) for a viewer."""
+    from saleor_sms_plugin import auth
+
+    def issue(
+        *permissions: str,
+        kind: str = "staff",
+        id: str = "VXNlcjox",
+        email: str = "staff@example.com",
+    ) -> str:
+        return auth.issue_token(kind, id, permissions=permissions, email=email)
+
+    return issue
+
+
+@pytest.fixture
+def graphql(client: Any, staff_token: Callable[..., str]) -> Callable[..., Any]:
+    """POST a query to a channel's GraphQL route; by default as staff with MANAGE_ORDERS.
+
+    Returns the decoded JSON answer (with the HTTP status under "status").
+    """
+
+    def execute(
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = "",
+        channel_slug: str = "default-channel",
+    ) -> dict[str, Any]:
+        headers = {}
+        token = staff_token(*GRAPHQL_PERMISSIONS) if token == "" else token
+        if token:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        response = client.post(
+            f"/plugins/channel/{channel_slug}/{conf.PLUGIN_ID}/graphql/",
+            data={"query": query, "variables": variables or {}},
+            content_type="application/json",
+            **headers,
+        )
+        return {"status": response.status_code, **response.json()}
+
+    return execute
