@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import subprocess
 import sys
 import time
@@ -346,3 +347,41 @@ def graphql(client: Any, staff_token: Callable[..., str]) -> Callable[..., Any]:
         return {"status": response.status_code, **response.json()}
 
     return execute
+
+
+EXAMPLE_RE = re.compile(r"<!-- example: (?P<name>\w+) -->\s*```python\n(?P<code>.*?)```", re.S)
+
+
+@pytest.fixture
+def docs_example() -> Iterator[Callable[[str], dict[str, Any]]]:
+    """Run a code example of docs/extending.md; returns its namespace.
+
+    Receivers it connects and custom flows it registers are removed after the test.
+    """
+    from django.dispatch import Signal
+
+    from saleor_sms_plugin import registry, signals
+
+    examples = {
+        match["name"]: match["code"]
+        for match in EXAMPLE_RE.finditer((ROOT / "docs" / "extending.md").read_text("utf-8"))
+    }
+    namespaces: list[dict[str, Any]] = []
+    flows_before = {flow.name for flow in registry.registered_flows()}
+
+    def run(name: str) -> dict[str, Any]:
+        namespace: dict[str, Any] = {"__name__": f"docs_example_{name}"}
+        exec(compile(examples[name], f"docs/extending.md ({name})", "exec"), namespace)  # noqa: S102
+        namespaces.append(namespace)
+        return namespace
+
+    yield run
+    all_signals = [value for value in vars(signals).values() if isinstance(value, Signal)]
+    for namespace in namespaces:
+        for value in namespace.values():
+            if callable(value):
+                for signal in all_signals:
+                    signal.disconnect(value)
+    for flow in registry.registered_flows():
+        if flow.name not in flows_before:
+            registry.unregister_flow(flow.name)
