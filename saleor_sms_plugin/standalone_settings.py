@@ -33,6 +33,8 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 ROOT_URLCONF = "saleor_sms_plugin.urls"
+# The plugin serves no static files, but Django's live test server expects the setting.
+STATIC_URL = "static/"
 MIDDLEWARE: list[str] = []
 TEMPLATES = [
     {

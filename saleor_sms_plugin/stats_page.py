@@ -112,7 +112,7 @@ def _context(request: HttpRequest, channel: ChannelSettings, viewer: auth.Viewer
         "funnels": [
             funnel(row)
             for row in stats.summarize(rows, [Dimension.CHANNEL, Dimension.FLOW])
-            if row.figures.sent or row.figures.scheduled
+            if any(getattr(row.figures, name) for name in stats.COUNTS)
         ],
         "daily": daily_chart(stats.daily(rows, period)),
     }
