@@ -1,0 +1,149 @@
+"""Saleor's fixtures and settings for the adapter's tests (see README.md).
+
+Outside a Saleor environment this conftest registers nothing and reports every test module of
+the folder as skipped, with the reason, without importing it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+
+def saleor_environment_problem() -> str | None:
+    """Why these tests cannot run here, or None inside a Saleor environment."""
+    if importlib.util.find_spec("saleor") is None:
+        return "Saleor is not installed: these tests run inside a Saleor environment"
+    if not os.environ.get("DJANGO_SETTINGS_MODULE", "").startswith("saleor."):
+        return "these tests run with Saleor's settings: --ds=saleor.tests.settings"
+    return None
+
+
+class SkippedModule(pytest.Module):
+    """A test module that cannot run here: one skipped test stands for it, nothing imported."""
+
+    def collect(self) -> list[Any]:
+        return [SaleorOnly.from_parent(self, name="needs_saleor")]
+
+
+class SaleorOnly(pytest.Item):
+    def runtest(self) -> None:
+        pytest.skip(saleor_environment_problem() or "")
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> Any:
+    if saleor_environment_problem() is None:
+        return None
+    return SkippedModule.from_parent(parent, path=module_path)
+
+
+if saleor_environment_problem() is None:
+    import django.test
+    from saleor.tests.utils import prepare_test_db_connections
+
+    # Saleor's fixtures, as Saleor's own root conftest registers them. pytest accepts
+    # `pytest_plugins` here because this conftest is loaded before collection whenever
+    # tests/saleor (or a file in it) is named on the command line.
+    pytest_plugins = [
+        "saleor.tests.fixtures",
+        "saleor.app.tests.fixtures",
+        "saleor.plugins.tests.fixtures",
+        "saleor.graphql.tests.fixtures",
+        "saleor.webhook.tests.fixtures",
+        "saleor.tax.tests.fixtures",
+        "saleor.channel.tests.fixtures",
+        "saleor.page.tests.fixtures",
+        "saleor.menu.tests.fixtures",
+        "saleor.warehouse.tests.fixtures",
+        "saleor.thumbnail.tests.fixtures",
+        "saleor.order.tests.fixtures",
+        "saleor.product.tests.fixtures",
+        "saleor.site.tests.fixtures",
+        "saleor.shipping.tests.fixtures",
+        "saleor.permission.tests.fixtures",
+        "saleor.giftcard.tests.fixtures",
+        "saleor.discount.tests.fixtures",
+        "saleor.checkout.tests.fixtures",
+        "saleor.attribute.tests.fixtures",
+        "saleor.account.tests.fixtures",
+        "saleor.graphql.account.tests.fixtures",
+        "saleor.payment.tests.fixtures",
+        "saleor.webhook.tests.circuit_breaker.fixtures",
+    ]
+
+    # Saleor reads through a replica connection; in tests it is the writer's connection under
+    # a second alias, and test cases may use both.
+    django.test.TransactionTestCase.databases = {
+        settings.DATABASE_CONNECTION_DEFAULT_NAME,
+        settings.DATABASE_CONNECTION_REPLICA_NAME,
+    }
+    django.test.TestCase.databases = django.test.TransactionTestCase.databases
+    prepare_test_db_connections()
+
+PLUGIN_PATH = "saleor_sms_plugin.plugin.SmsPlugin"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """SMS_SALEOR_TEST_DATABASE_NAME names the test database (default: Django's test_<name>)."""
+    name = os.environ.get("SMS_SALEOR_TEST_DATABASE_NAME")
+    if name:
+        settings.DATABASES[settings.DATABASE_CONNECTION_DEFAULT_NAME].setdefault("TEST", {})[
+            "NAME"
+        ] = name
+
+
+@pytest.fixture(autouse=True)
+def sms_plugin_installed(settings: Any) -> None:
+    """Saleor's test settings list no plugins; install ours as its entry point does."""
+    settings.PLUGINS = [PLUGIN_PATH]
+
+
+@pytest.fixture
+def staff_api_client_can_manage_plugins(
+    staff_api_client: Any, permission_manage_plugins: Any
+) -> Any:
+    staff_api_client.user.user_permissions.add(permission_manage_plugins)
+    return staff_api_client
+
+
+@pytest.fixture
+def configure_sms(db: None) -> Callable[..., Any]:
+    """Store the plugin's configuration for a channel, as the Dashboard's save does."""
+    from saleor.plugins.manager import get_plugins_manager
+
+    from saleor_sms_plugin import conf
+
+    from ..conftest import channel_values
+
+    def configure(channel: Any, *, active: bool = True, **overrides: Any) -> Any:
+        values = channel_values(**overrides)
+        manager = get_plugins_manager(allow_replica=False)
+        return manager.save_plugin_configuration(
+            conf.PLUGIN_ID,
+            channel.slug,
+            {
+                "active": active,
+                "configuration": [{"name": name, "value": value} for name, value in values.items()],
+            },
+        )
+
+    return configure
+
+
+MOBILE = "+48600100200"
+
+
+@pytest.fixture
+def order_with_mobile(order_with_lines: Any) -> Any:
+    """Saleor's order fixture, its addresses given a mobile number (Saleor's is a landline)."""
+    for address in (order_with_lines.billing_address, order_with_lines.shipping_address):
+        address.phone = MOBILE
+        address.save(update_fields=["phone"])
+    return order_with_lines

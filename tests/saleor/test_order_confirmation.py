@@ -1,0 +1,188 @@
+"""An order placed through Saleor's checkout API is confirmed by exactly one text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+import pytest
+from saleor.graphql.tests.utils import get_graphql_content
+from saleor.order.models import Order
+from saleor.plugins.manager import get_plugins_manager
+
+from saleor_sms_plugin.backends import locmem
+from saleor_sms_plugin.constants import Flow, Status
+from saleor_sms_plugin.models import Message
+
+from ..conftest import SENDER
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+12015550123"
+
+CHECKOUT_CREATE = """
+mutation ($input: CheckoutCreateInput!) {
+  checkoutCreate(input: $input) {
+    checkout { id shippingMethods { id } }
+    errors { field message }
+  }
+}
+"""
+DELIVERY_METHOD_UPDATE = """
+mutation ($id: ID!, $method: ID!) {
+  checkoutDeliveryMethodUpdate(id: $id, deliveryMethodId: $method) { errors { field message } }
+}
+"""
+CHECKOUT_COMPLETE = """
+mutation ($id: ID!) {
+  checkoutComplete(id: $id) { order { id number } errors { field message code } }
+}
+"""
+
+
+def shopper_address(phone: str = PHONE) -> dict[str, str]:
+    return {
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "streetAddress1": "1600 Amphitheatre Pkwy",
+        "city": "Mountain View",
+        "postalCode": "94043",
+        "country": "US",
+        "countryArea": "CA",
+        "phone": phone,
+    }
+
+
+@pytest.fixture
+def place_order(
+    api_client: Any,
+    channel_USD: Any,
+    product: Any,
+    shipping_method: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> Any:
+    """Check out as a shopper does: create, choose delivery, complete (unpaid orders allowed)."""
+    channel_USD.allow_unpaid_orders = True
+    channel_USD.save(update_fields=["allow_unpaid_orders"])
+    variant_id = graphene.Node.to_global_id("ProductVariant", product.variants.first().pk)
+
+    def place(phone: str = PHONE) -> Order:
+        created = get_graphql_content(
+            api_client.post_graphql(
+                CHECKOUT_CREATE,
+                {
+                    "input": {
+                        "channel": channel_USD.slug,
+                        "email": "ada@example.com",
+                        "lines": [{"variantId": variant_id, "quantity": 1}],
+                        "shippingAddress": shopper_address(phone),
+                        "billingAddress": shopper_address(phone),
+                    }
+                },
+            )
+        )["data"]["checkoutCreate"]
+        assert created["errors"] == []
+        checkout = created["checkout"]
+        updated = get_graphql_content(
+            api_client.post_graphql(
+                DELIVERY_METHOD_UPDATE,
+                {"id": checkout["id"], "method": checkout["shippingMethods"][0]["id"]},
+            )
+        )["data"]["checkoutDeliveryMethodUpdate"]
+        assert updated["errors"] == []
+        # Saleor runs the order hooks when the order's transaction commits.
+        with django_capture_on_commit_callbacks(execute=True):
+            completed = get_graphql_content(
+                api_client.post_graphql(CHECKOUT_COMPLETE, {"id": checkout["id"]})
+            )["data"]["checkoutComplete"]
+        assert completed["errors"] == []
+        return Order.objects.get(number=completed["order"]["number"])
+
+    return place
+
+
+@pytest.fixture
+def locmem_backend(settings: Any) -> None:
+    settings.SALEOR_SMS_BACKEND = "saleor_sms_plugin.backends.locmem.LocmemBackend"
+
+
+def test_order_in_an_active_channel_schedules_one_confirmation_with_its_number(
+    place_order, configure_sms, channel_USD, locmem_backend
+):
+    configure_sms(channel_USD)
+
+    order = place_order()
+
+    [message] = Message.objects.filter(order_id=str(order.id))
+    assert message.flow == Flow.ORDER_CONFIRMATION
+    assert message.channel_slug == channel_USD.slug
+    assert message.order_number == str(order.number)
+    assert message.status == Status.SENT
+    assert str(order.number) in message.body
+    [sms] = locmem.outbox
+    assert sms.to == PHONE
+    assert str(order.number) in sms.body
+
+
+def test_confirmation_goes_through_twilio_as_exactly_one_text(
+    place_order, configure_sms, channel_USD, twilio
+):
+    configure_sms(channel_USD)
+
+    order = place_order()
+
+    [accepted] = twilio.messages
+    assert accepted.form["To"] == PHONE
+    assert accepted.form["From"] == SENDER
+    assert str(order.number) in accepted.form["Body"]
+    message = Message.objects.get(order_id=str(order.id))
+    assert message.status == Status.SENT
+    assert message.provider_id == accepted.sid
+
+
+def test_channel_where_the_plugin_is_inactive_sends_nothing(
+    place_order, configure_sms, channel_USD, twilio
+):
+    configure_sms(channel_USD, active=False)
+
+    place_order()
+
+    assert not Message.objects.exists()
+    assert twilio.messages == []
+
+
+def test_channel_that_was_never_configured_sends_nothing(place_order, twilio):
+    place_order()
+
+    assert not Message.objects.exists()
+    assert twilio.messages == []
+
+
+def test_order_in_a_deactivated_channel_sends_nothing(
+    order_with_mobile, configure_sms, twilio, django_capture_on_commit_callbacks
+):
+    channel = order_with_mobile.channel
+    configure_sms(channel)
+    channel.is_active = False
+    channel.save(update_fields=["is_active"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        get_plugins_manager(allow_replica=False).order_created(order_with_mobile)
+
+    assert not Message.objects.exists()
+    assert twilio.messages == []
+
+
+def test_a_repeated_order_created_hook_schedules_no_second_text(
+    order_with_mobile, configure_sms, locmem_backend, django_capture_on_commit_callbacks
+):
+    configure_sms(order_with_mobile.channel)
+    manager = get_plugins_manager(allow_replica=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        manager.order_created(order_with_mobile)
+        manager.order_created(order_with_mobile)
+
+    [message] = Message.objects.filter(order_id=str(order_with_mobile.id))
+    assert message.order_number == str(order_with_mobile.number)
+    assert len(locmem.outbox) == 1

@@ -1,0 +1,163 @@
+"""Saleor lists the plugin per channel, and validates its configuration when an admin saves."""
+
+from __future__ import annotations
+
+import graphene
+import pytest
+from saleor.graphql.tests.utils import get_graphql_content
+from saleor.plugins.manager import get_plugins_manager
+from saleor.plugins.models import PluginConfiguration
+
+from saleor_sms_plugin import conf
+from saleor_sms_plugin.conf import get_channel_settings
+from saleor_sms_plugin.constants import Flow
+from saleor_sms_plugin.plugin import SmsPlugin
+
+from ..conftest import ACCOUNT_SID, AUTH_TOKEN, SENDER
+
+pytestmark = pytest.mark.django_db
+
+PLUGINS_QUERY = """
+query {
+  plugins(first: 20, filter: {search: "SMS"}) {
+    edges { node {
+      id name
+      globalConfiguration { active }
+      channelConfigurations { active channel { slug } configuration { name value type } }
+    } }
+  }
+}
+"""
+
+PLUGIN_UPDATE = """
+mutation ($id: ID!, $channel: ID, $active: Boolean, $configuration: [ConfigurationItemInput!]) {
+  pluginUpdate(
+    id: $id, channelId: $channel, input: {active: $active, configuration: $configuration}
+  ) {
+    plugin { channelConfigurations { active channel { slug } configuration { name value } } }
+    errors { field code message }
+  }
+}
+"""
+
+
+def test_manager_loads_one_plugin_instance_per_channel_each_with_its_configuration(
+    channel_USD, channel_PLN, configure_sms
+):
+    configure_sms(channel_USD, sender="+14155550199")
+    manager = get_plugins_manager(allow_replica=False)
+
+    usd = manager.get_plugin(conf.PLUGIN_ID, channel_slug=channel_USD.slug)
+    pln = manager.get_plugin(conf.PLUGIN_ID, channel_slug=channel_PLN.slug)
+
+    assert isinstance(usd, SmsPlugin)
+    assert isinstance(pln, SmsPlugin)
+    assert (usd.channel, pln.channel) == (channel_USD, channel_PLN)
+    assert (usd.active, pln.active) == (True, False)
+    values = {item["name"]: item["value"] for item in usd.configuration}
+    assert values[conf.SENDER] == "+14155550199"
+    assert [item["name"] for item in pln.configuration] == [field.name for field in conf.FIELDS]
+
+
+def test_plugins_query_lists_the_plugin_with_a_configuration_per_channel(
+    staff_api_client_can_manage_plugins, channel_USD, channel_PLN
+):
+    content = get_graphql_content(staff_api_client_can_manage_plugins.post_graphql(PLUGINS_QUERY))
+
+    [edge] = content["data"]["plugins"]["edges"]
+    node = edge["node"]
+    assert node["id"] == conf.PLUGIN_ID
+    assert node["name"] == SmsPlugin.PLUGIN_NAME
+    assert node["globalConfiguration"] is None
+    by_channel = {item["channel"]["slug"]: item for item in node["channelConfigurations"]}
+    assert set(by_channel) == {channel_USD.slug, channel_PLN.slug}
+    assert not by_channel[channel_USD.slug]["active"]
+    types = {item["name"]: item["type"] for item in by_channel[channel_USD.slug]["configuration"]}
+    assert types[conf.ACCOUNT_SID] == "STRING"
+    assert types[conf.AUTH_TOKEN] == "SECRET"
+
+
+def update_plugin(client, channel, configuration, active=False):
+    # Saleor stores `active` as given: a missing variable would reach the database as NULL.
+    variables = {
+        "id": conf.PLUGIN_ID,
+        "channel": graphene.Node.to_global_id("Channel", channel.pk),
+        "active": active,
+        "configuration": [{"name": name, "value": value} for name, value in configuration.items()],
+    }
+    content = get_graphql_content(client.post_graphql(PLUGIN_UPDATE, variables))
+    return content["data"]["pluginUpdate"]
+
+
+def test_plugin_update_saves_a_channels_configuration_as_the_core_reads_it(
+    staff_api_client_can_manage_plugins, channel_USD, channel_PLN
+):
+    data = update_plugin(
+        staff_api_client_can_manage_plugins,
+        channel_USD,
+        {
+            conf.ACCOUNT_SID: ACCOUNT_SID,
+            conf.AUTH_TOKEN: AUTH_TOKEN,
+            conf.SENDER: SENDER,
+            conf.PUBLIC_BASE_URL: "https://api.example.com/",
+            conf.flow_switch(Flow.ORDER_CONFIRMATION): "false",
+        },
+        active=True,
+    )
+
+    assert data["errors"] == []
+    usd = get_channel_settings(channel_USD.slug)
+    assert usd is not None
+    assert usd.active
+    assert (usd.account_sid, usd.auth_token, usd.sender) == (ACCOUNT_SID, AUTH_TOKEN, SENDER)
+    assert usd.public_base_url == "https://api.example.com"
+    assert not usd.flow_enabled(Flow.ORDER_CONFIRMATION)
+    assert (usd.default_country, usd.currency) == ("US", "USD")
+    pln = get_channel_settings(channel_PLN.slug)
+    assert pln is not None
+    assert not pln.active
+    assert pln.account_sid == ""
+
+
+def test_the_auth_token_is_masked_when_read_back(staff_api_client_can_manage_plugins, channel_USD):
+    data = update_plugin(
+        staff_api_client_can_manage_plugins,
+        channel_USD,
+        {conf.ACCOUNT_SID: ACCOUNT_SID, conf.AUTH_TOKEN: AUTH_TOKEN, conf.SENDER: SENDER},
+    )
+
+    [usd] = data["plugin"]["channelConfigurations"]
+    values = {item["name"]: item["value"] for item in usd["configuration"]}
+    assert values[conf.AUTH_TOKEN] != AUTH_TOKEN
+    assert AUTH_TOKEN not in str(data)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "field"),
+    [
+        (conf.ACCOUNT_SID, "SK0123", "accountSid"),
+        (conf.SENDER, "call me maybe", "sender"),
+        (conf.PUBLIC_BASE_URL, "ftp://api.example.com", "publicBaseUrl"),
+    ],
+)
+def test_plugin_update_rejects_an_invalid_value_naming_the_field(
+    staff_api_client_can_manage_plugins, channel_USD, name, value, field
+):
+    data = update_plugin(staff_api_client_can_manage_plugins, channel_USD, {name: value})
+
+    [error] = data["errors"]
+    assert error["field"] == field
+    assert error["code"] == "INVALID"
+    assert name in error["message"]
+    stored = PluginConfiguration.objects.get(identifier=conf.PLUGIN_ID, channel=channel_USD)
+    assert {item["name"]: item["value"] for item in stored.configuration}[name] != value
+
+
+def test_an_account_sid_without_token_and_sender_names_both_missing_fields(
+    staff_api_client_can_manage_plugins, channel_USD
+):
+    data = update_plugin(
+        staff_api_client_can_manage_plugins, channel_USD, {conf.ACCOUNT_SID: ACCOUNT_SID}
+    )
+
+    assert {error["field"] for error in data["errors"]} == {"authToken", "sender"}
