@@ -85,4 +85,8 @@ def recipient_zones(recipient: Recipient, channel: ChannelSettings | None) -> tu
 
 
 def message_facts(message: Message) -> MessageFacts:
-    return MessageFacts(purchase_at=purchase_time(message), expires_at=message.expires_at)
+    return MessageFacts(
+        purchase_at=purchase_time(message),
+        expires_at=message.expires_at,
+        transactional=bool(message.context.get("transactional")),
+    )

@@ -290,6 +290,8 @@ class RecipientFacts:
 class MessageFacts:
     purchase_at: datetime | None = None
     expires_at: datetime | None = None
+    # A custom text staff marked as transactional (e.g. a delay notice): no opt-in needed.
+    transactional: bool = False
 
 
 @dataclass(frozen=True)
@@ -328,24 +330,26 @@ def decide(
         return Skip(SkipReason.INVALID_PHONE)
     if recipient.consent == Consent.OPTED_OUT:
         return Skip(SkipReason.OPTED_OUT)
-    if is_marketing(flow) and recipient.consent != Consent.OPTED_IN:
-        return Skip(SkipReason.NO_CONSENT)
     message = message or MessageFacts()
+    marketing = is_marketing(flow) and not (flow == Flow.CUSTOM and message.transactional)
+    if marketing and recipient.consent != Consent.OPTED_IN:
+        return Skip(SkipReason.NO_CONSENT)
     if message.expires_at and now >= message.expires_at:
         return Skip(SkipReason.WINDOW_PASSED)
     if superseded(flow, message.purchase_at, recipient.last_order_at):
         return Skip(SkipReason.NEW_ORDER)
-    return _timing(flow, recipient, Timings.of(channel), now, message.expires_at)
+    return _timing(flow, marketing, recipient, Timings.of(channel), now, message.expires_at)
 
 
 def _timing(
     flow: Flow,
+    marketing: bool,
     recipient: RecipientFacts,
     timings: Timings,
     now: datetime,
     expires_at: datetime | None,
 ) -> Decision:
-    if is_marketing(flow):
+    if marketing:
         free_at = cap_frees_at(recipient.recent_marketing, now, timings)
         if free_at is not None:
             return _wait(free_at, expires_at, SkipReason.FREQUENCY_CAP)

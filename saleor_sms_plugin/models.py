@@ -47,11 +47,12 @@ class Recipient(models.Model):
     Consent belongs to the number, not to a channel: a STOP is honoured everywhere.
     """
 
-    phone = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    # NULL once erased: several erased recipients must not collide on ''.
+    phone = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
     country = models.CharField(max_length=2, blank=True)
     country_area = models.CharField(max_length=128, blank=True)
     language = models.CharField(max_length=35, blank=True)
-    customer_ref = models.CharField(max_length=255, blank=True, db_index=True)
+    customer_ref = models.CharField(max_length=255, blank=True)
     consent = models.CharField(
         max_length=16,
         choices=[(c.value, c.value) for c in Consent],
@@ -69,6 +70,12 @@ class Recipient(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        # Explicit indexes and constraints: Django's automatic `*_like` companions (for LIKE
+        # queries nobody runs) would double the cost of importing a million recipients.
+        constraints = [models.UniqueConstraint(fields=["phone"], name="sms_recipient_phone")]
+        indexes = [models.Index(fields=["customer_ref"], name="sms_recipient_customer")]
+
     def __str__(self) -> str:
         return self.phone or f"erased recipient {self.pk}"
 
@@ -76,14 +83,15 @@ class Recipient(models.Model):
 class Message(models.Model):
     """One text: scheduled, then sent once, then tracked to its final state."""
 
-    channel_slug = models.SlugField(max_length=255, db_index=True)
+    # Indexed by `sms_message_stats`, which starts with it.
+    channel_slug = models.SlugField(max_length=255, db_index=False)
     flow = models.CharField(max_length=32)
     step = models.PositiveSmallIntegerField(default=0)
     # A repeated hook produces the same key, so it can never schedule a second text.
-    dedupe_key = models.CharField(max_length=255, unique=True)
-    order_id = models.CharField(max_length=64, blank=True, db_index=True)
+    dedupe_key = models.CharField(max_length=255)
+    order_id = models.CharField(max_length=64, blank=True)
     order_number = models.CharField(max_length=64, blank=True)
-    customer_ref = models.CharField(max_length=255, blank=True, db_index=True)
+    customer_ref = models.CharField(max_length=255, blank=True)
     recipient = models.ForeignKey(
         Recipient,
         null=True,
@@ -104,7 +112,8 @@ class Message(models.Model):
     reason = models.CharField(max_length=64, blank=True)
     error_code = models.IntegerField(null=True, blank=True)
     error_message = models.TextField(blank=True)
-    provider_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # NULL until the provider accepts the text; unique from then on.
+    provider_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     due_at = models.DateTimeField()
     # After this moment the text is pointless (an offer's 24-hour window): skipped, not sent.
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -135,6 +144,18 @@ class Message(models.Model):
                 condition=Q(status=Status.SENDING),
             ),
             models.Index(fields=["channel_slug", "flow", "created_at"], name="sms_message_stats"),
+            models.Index(fields=["order_id"], name="sms_message_order"),
+            models.Index(fields=["customer_ref"], name="sms_message_customer"),
+        ]
+        # Explicit, without Django's `*_like` companions: each index costs every insert.
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="sms_message_dedupe_key"),
+            # Only sent texts have one: scheduled rows add nothing to this index.
+            models.UniqueConstraint(
+                fields=["provider_id"],
+                condition=Q(provider_id__isnull=False),
+                name="sms_message_provider_id",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -35,4 +35,65 @@ class Migration(migrations.Migration):
             name='time_zone',
             field=models.CharField(blank=True, max_length=64),
         ),
+        # Explicit indexes and unique constraints instead of `db_index`/`unique`, which add
+        # `*_like` companion indexes on PostgreSQL; `sms_message_stats` covers channel_slug.
+        migrations.AlterField(
+            model_name='message',
+            name='channel_slug',
+            field=models.SlugField(db_index=False, max_length=255),
+        ),
+        migrations.AlterField(
+            model_name='message',
+            name='customer_ref',
+            field=models.CharField(blank=True, max_length=255),
+        ),
+        migrations.AlterField(
+            model_name='message',
+            name='dedupe_key',
+            field=models.CharField(max_length=255),
+        ),
+        migrations.AlterField(
+            model_name='message',
+            name='order_id',
+            field=models.CharField(blank=True, max_length=64),
+        ),
+        migrations.AlterField(
+            model_name='message',
+            name='provider_id',
+            field=models.CharField(blank=True, max_length=64, null=True),
+        ),
+        migrations.AlterField(
+            model_name='recipient',
+            name='customer_ref',
+            field=models.CharField(blank=True, max_length=255),
+        ),
+        migrations.AlterField(
+            model_name='recipient',
+            name='phone',
+            field=models.CharField(blank=True, max_length=20, null=True),
+        ),
+        migrations.AddIndex(
+            model_name='message',
+            index=models.Index(fields=['order_id'], name='sms_message_order'),
+        ),
+        migrations.AddIndex(
+            model_name='message',
+            index=models.Index(fields=['customer_ref'], name='sms_message_customer'),
+        ),
+        migrations.AddIndex(
+            model_name='recipient',
+            index=models.Index(fields=['customer_ref'], name='sms_recipient_customer'),
+        ),
+        migrations.AddConstraint(
+            model_name='message',
+            constraint=models.UniqueConstraint(fields=('dedupe_key',), name='sms_message_dedupe_key'),
+        ),
+        migrations.AddConstraint(
+            model_name='message',
+            constraint=models.UniqueConstraint(condition=models.Q(('provider_id__isnull', False)), fields=('provider_id',), name='sms_message_provider_id'),
+        ),
+        migrations.AddConstraint(
+            model_name='recipient',
+            constraint=models.UniqueConstraint(fields=('phone',), name='sms_recipient_phone'),
+        ),
     ]

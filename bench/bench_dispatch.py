@@ -1,0 +1,430 @@
+"""Scheduling and dispatch benchmark: win-back for 1,000,000 past customers, 100,000 texts sent.
+
+    .venv/bin/python bench/bench_dispatch.py [--customers 1000000] [--dispatch 100000]
+        [--workers 2] [--batch-size 500] [--concurrency 100] [--latency 0.1] [--naive 1000]
+
+1. Scheduling: `past_customers.start_win_back` for `--customers` customers (COPY into a temporary
+   table, INSERT ... SELECT), `--dispatch` of them due now; compared with scheduling row by row
+   through the ORM (`scheduling.insert_new`, one INSERT per text) on a sample.
+2. Dispatch: `--workers` processes each run `dispatch.dispatch_due` in a loop against the bundled
+   Twilio-compatible server answering after `--latency` seconds, sends running concurrently inside
+   a batch. Reported: texts per second per process, database queries per batch, peak memory.
+3. Naive design: one Celery task per text (`send_message_task`) on a real worker and Redis, for
+   `--naive` texts, and the ratio between the two.
+
+Runs against its own database, `saleor_sms_bench` (dropped and created again), and Redis database
+`--redis-db`. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "saleor_sms_bench"
+CHANNEL = "bench"
+ACCOUNT_SID = "AC" + "be" * 16
+AUTH_TOKEN = "bench" * 6 + "00"
+SENDER = "+14155550100"
+TARGETS = {"schedule_seconds": 60.0, "per_process_rate": 500.0, "memory_growth_mb": 100.0}
+
+
+def main() -> int:
+    args = parse_args()
+    if args.role == "dispatcher":
+        return run_dispatcher(args)
+    os.environ.update(django_environment(args))
+    recreate_database()
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    configure_channel(args)
+    figures: dict[str, Any] = {"args": vars(args), "cpus": os.cpu_count()}
+    figures["schedule"] = bench_scheduling(args)
+    figures["schedule_naive"] = bench_scheduling_row_by_row(args)
+    from saleor_sms_plugin.testing import TwilioServer
+
+    with TwilioServer(accounts={ACCOUNT_SID: AUTH_TOKEN}, latency=args.latency) as server:
+        os.environ["SALEOR_SMS_TWILIO_API_URL"] = server.base_url
+        figures["dispatch"] = bench_dispatch(args, server)
+        figures["naive"] = bench_naive(args, server)
+        figures["server_total"] = server_message_count(server)
+    report(figures)
+    return 0
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--dispatch", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--naive", type=int, default=1000)
+    parser.add_argument("--naive-schedule", type=int, default=20_000)
+    parser.add_argument("--redis-db", type=int, default=14)
+    parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def django_environment(args: argparse.Namespace) -> dict[str, str]:
+    return {
+        "DJANGO_SETTINGS_MODULE": "saleor_sms_plugin.standalone_settings",
+        "SMS_DATABASE_NAME": DATABASE,
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
+        "SALEOR_SMS_BACKEND": "saleor_sms_plugin.backends.twilio.TwilioBackend",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def recreate_database() -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(
+        host=os.environ.get("PGHOST", "127.0.0.1"),
+        user=os.environ.get("PGUSER", "postgres"),
+        dbname="postgres",
+        autocommit=True,
+    ) as db:
+        db.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
+        )
+        db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+
+
+def configure_channel(args: argparse.Namespace) -> None:
+    from saleor_sms_plugin import conf
+    from saleor_sms_plugin.constants import Flow
+    from saleor_sms_plugin.models import ChannelConfiguration
+
+    ChannelConfiguration.objects.create(
+        channel_slug=CHANNEL,
+        shop_name="Bench Outfitters",
+        default_country="PL",
+        currency="PLN",
+        values={
+            conf.ACCOUNT_SID: ACCOUNT_SID,
+            conf.AUTH_TOKEN: AUTH_TOKEN,
+            conf.SENDER: SENDER,
+            conf.flow_switch(Flow.WIN_BACK): True,
+            # The benchmark measures throughput, not the clock it happens to run at.
+            conf.SEND_WINDOW_START: "00:00",
+            conf.SEND_WINDOW_END: "00:00",
+        },
+    )
+
+
+# Scheduling -----------------------------------------------------------------------------------
+
+
+def past_customers(count: int, due_now: int, offset: int = 0) -> Iterator[Any]:
+    from django.utils import timezone
+
+    from saleor_sms_plugin.past_customers import PastCustomer
+
+    now = timezone.now()
+    # Purchase times repeat with a period of days x minutes: computed once, not per customer.
+    due = [now - timedelta(days=8 + i % 90, minutes=i % 1440) for i in range(90 * 1440)]
+    later = [now - timedelta(days=i % 6, minutes=i % 1440) for i in range(6 * 1440)]
+    for index in range(offset, offset + count):
+        # The first `due_now` bought more than a week ago: their first text is due at once.
+        moments = due if index - offset < due_now else later
+        yield PastCustomer(
+            f"customer-{index}",
+            f"+4860{index:07d}",
+            f"order-{index}",
+            moments[index % len(moments)],
+            "PL",
+            "pl",
+            True,
+        )
+
+
+def bench_scheduling(args: argparse.Namespace) -> dict[str, Any]:
+    from saleor_sms_plugin.past_customers import start_win_back
+
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    scheduled = start_win_back(CHANNEL, past_customers(args.customers, args.dispatch))
+    seconds = time.perf_counter() - started
+    return {
+        "scheduled": scheduled,
+        "seconds": seconds,
+        "per_second": scheduled / seconds,
+        "peak_rss_growth_mb": peak_rss_mb() - rss_before,
+    }
+
+
+def bench_scheduling_row_by_row(args: argparse.Namespace) -> dict[str, Any]:
+    """The naive way: one ORM INSERT per text (what a hook does for a single order)."""
+    from django.db import transaction
+
+    from saleor_sms_plugin import scheduling
+    from saleor_sms_plugin.flows import Timings, plan_win_back
+    from saleor_sms_plugin.models import Message
+    from saleor_sms_plugin.phones import NormalizedPhone
+
+    timings = Timings.of(channel_settings())
+    customers = list(past_customers(args.naive_schedule, 0, offset=args.customers))
+    started = time.perf_counter()
+    with transaction.atomic():
+        for customer in customers:
+            recipient = scheduling.upsert_recipient(
+                NormalizedPhone(customer.phone, "PL"), customer_ref=customer.customer_ref
+            )
+            planned = plan_win_back(
+                customer.customer_ref,
+                customer.last_order_id,
+                customer.last_purchase_at,
+                1,
+                timings,
+            )
+            scheduling.insert_new(
+                [
+                    scheduling.message_row(
+                        planned,
+                        channel_slug=CHANNEL,
+                        recipient=recipient,
+                        context={},
+                        order_id=customer.last_order_id,
+                        customer_ref=customer.customer_ref,
+                    )
+                ]
+            )
+    seconds = time.perf_counter() - started
+    # Leave the sample out of the dispatch phase.
+    Message.objects.filter(customer_ref__in=[c.customer_ref for c in customers]).delete()
+    return {"scheduled": len(customers), "seconds": seconds, "per_second": len(customers) / seconds}
+
+
+def channel_settings() -> Any:
+    from saleor_sms_plugin.conf import get_channel_settings
+
+    return get_channel_settings(CHANNEL)
+
+
+# Dispatch -------------------------------------------------------------------------------------
+
+
+def bench_dispatch(args: argparse.Namespace, server: Any) -> dict[str, Any]:
+    from saleor_sms_plugin.constants import Status
+    from saleor_sms_plugin.models import Message
+
+    env = {**os.environ, "SALEOR_SMS_CONCURRENCY": str(args.concurrency)}
+    command = [sys.executable, __file__, "--role", "dispatcher"]
+    command += ["--batch-size", str(args.batch_size), "--redis-db", str(args.redis_db)]
+    started = time.perf_counter()
+    workers = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(args.workers)
+    ]
+    results = [json.loads(worker.communicate()[0].strip().splitlines()[-1]) for worker in workers]
+    seconds = time.perf_counter() - started
+    sent = Message.objects.filter(status=Status.SENT).count()
+    return {
+        "sent": sent,
+        "accepted_by_server": server_message_count(server),
+        "seconds": seconds,
+        "per_second": sent / seconds,
+        "workers": results,
+    }
+
+
+def run_dispatcher(args: argparse.Namespace) -> int:
+    """One dispatch process: batches until nothing is due, then its figures as one JSON line."""
+    setup_django()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from saleor_sms_plugin import dispatch
+
+    rss_start, rss_peak = current_rss_mb(), 0.0
+    sent, batches, queries = 0, 0, []
+    started = time.perf_counter()
+    idle_since: float | None = None
+    while True:
+        with CaptureQueriesContext(connection) as captured:
+            batch = dispatch.dispatch_due(batch_size=args.batch_size)
+        if batch.claimed:
+            batches += 1
+            sent += batch.sent
+            queries.append(len(captured.captured_queries))
+            rss_peak = max(rss_peak, current_rss_mb())
+            idle_since = None
+            continue
+        idle_since = idle_since or time.perf_counter()
+        if time.perf_counter() - idle_since > 1.0:
+            break
+        time.sleep(0.1)
+    seconds = (idle_since or time.perf_counter()) - started
+    print(
+        json.dumps(
+            {
+                "sent": sent,
+                "batches": batches,
+                "seconds": seconds,
+                "per_second": sent / seconds if seconds else 0.0,
+                "queries_per_batch": sorted(set(queries)),
+                "queries_per_full_batch": max(queries, default=0),
+                "rss_start_mb": rss_start,
+                "rss_peak_mb": rss_peak,
+                "rss_growth_mb": rss_peak - rss_start,
+            }
+        )
+    )
+    return 0
+
+
+def server_message_count(server: Any) -> int:
+    return len(server.messages)
+
+
+# The naive design -----------------------------------------------------------------------------
+
+
+def bench_naive(args: argparse.Namespace, server: Any) -> dict[str, Any]:
+    """One Celery task per text, on one worker process, for `--naive` texts."""
+    from django.utils import timezone
+
+    from saleor_sms_plugin.constants import Status
+    from saleor_sms_plugin.models import Message
+    from saleor_sms_plugin.past_customers import start_win_back
+    from saleor_sms_plugin.standalone_celery import app
+    from saleor_sms_plugin.tasks import send_message_task
+
+    offset = args.customers + args.naive_schedule
+    start_win_back(CHANNEL, past_customers(args.naive, args.naive, offset=offset))
+    ids = list(
+        Message.objects.filter(status=Status.SCHEDULED, due_at__lte=timezone.now()).values_list(
+            "pk", flat=True
+        )
+    )
+    app.conf.broker_url = os.environ["CELERY_BROKER_URL"]
+    app.connection_for_write().default_channel.client.flushdb()
+    worker = start_celery_worker()
+    try:
+        started = time.perf_counter()
+        for message_id in ids:
+            send_message_task.delay(message_id)
+        while Message.objects.filter(pk__in=ids, status=Status.SENT).count() < len(ids):
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    return {"sent": len(ids), "seconds": seconds, "per_second": len(ids) / seconds}
+
+
+def start_celery_worker() -> subprocess.Popen[bytes]:
+    from saleor_sms_plugin.standalone_celery import app
+
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "saleor_sms_plugin.standalone_celery",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"sms-bench-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if time.monotonic() > deadline or worker.poll() is not None:
+            raise RuntimeError("the Celery worker did not start")
+    return worker
+
+
+# Report ---------------------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+
+
+def report(figures: dict[str, Any]) -> None:
+    schedule, naive_schedule = figures["schedule"], figures["schedule_naive"]
+    dispatch, naive = figures["dispatch"], figures["naive"]
+    per_process = [worker["per_second"] for worker in dispatch["workers"]]
+    growth = max(worker["rss_growth_mb"] for worker in dispatch["workers"])
+    queries = max(worker["queries_per_full_batch"] for worker in dispatch["workers"])
+    rows = [
+        ("CPUs", f"{figures['cpus']}"),
+        (
+            "Scheduling (COPY + INSERT ... SELECT)",
+            f"{schedule['scheduled']:,} texts in {schedule['seconds']:.1f} s "
+            f"({schedule['per_second']:,.0f}/s), peak RSS +{schedule['peak_rss_growth_mb']:.0f} MB",
+        ),
+        (
+            "Scheduling row by row (ORM, sample)",
+            f"{naive_schedule['scheduled']:,} texts in {naive_schedule['seconds']:.1f} s "
+            f"({naive_schedule['per_second']:,.0f}/s)",
+        ),
+        ("  ratio", f"{schedule['per_second'] / naive_schedule['per_second']:.0f}x"),
+        (
+            "Dispatch (batched, concurrent sends)",
+            f"{dispatch['sent']:,} texts in {dispatch['seconds']:.1f} s with "
+            f"{len(per_process)} processes ({dispatch['per_second']:,.0f}/s in all)",
+        ),
+        ("  per worker process", ", ".join(f"{rate:,.0f}/s" for rate in per_process)),
+        ("  texts the server accepted", f"{dispatch['accepted_by_server']:,}"),
+        ("  database queries per batch", f"{queries} (batch of {figures['args']['batch_size']})"),
+        ("  worker memory growth", f"{growth:.1f} MB (peak RSS)"),
+        (
+            "Naive: one Celery task per text",
+            f"{naive['sent']:,} texts in {naive['seconds']:.1f} s ({naive['per_second']:,.1f}/s)",
+        ),
+        ("  ratio per process", f"{min(per_process) / naive['per_second']:.0f}x"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    print()
+    for label, value in rows:
+        print(f"{label.ljust(width)}  {value}")
+    print()
+    checks = [
+        ("1,000,000 scheduled in <= 60 s", schedule["seconds"] <= TARGETS["schedule_seconds"]),
+        (">= 500 texts/s per worker process", min(per_process) >= TARGETS["per_process_rate"]),
+        ("memory growth <= 100 MB", growth <= TARGETS["memory_growth_mb"]),
+        ("every text sent once", figures["server_total"] == dispatch["sent"] + naive["sent"]),
+    ]
+    for label, passed in checks:
+        print(f"[{'PASS' if passed else 'FAIL'}] {label}")
+    print(json.dumps(figures, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
