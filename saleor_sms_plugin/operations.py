@@ -86,11 +86,13 @@ def send_test_message(
         context={TEST_TEXT_KEY: text} if text else {},
         due_at=now,
     )
-    [message] = scheduling.insert_new([row])
-    dispatch.send_message(message.pk)
-    Message.objects.filter(pk=message.pk, status=Status.SCHEDULED).update(
-        status=Status.FAILED, reason="test_not_retried", updated_at=timezone.now()
-    )
+    # One transaction: no dispatcher elsewhere sees the row before this process sends it.
+    with transaction.atomic():
+        [message] = scheduling.insert_new([row])
+        dispatch.send_message(message.pk)
+        Message.objects.filter(pk=message.pk, status=Status.SCHEDULED).update(
+            status=Status.FAILED, reason="test_not_retried", updated_at=timezone.now()
+        )
     return Message.objects.select_related("recipient").get(pk=message.pk)
 
 
