@@ -56,6 +56,23 @@ def test_a_test_text_without_words_uses_the_catalogue(channel, graphql):
     assert sms.body == answer["data"]["sendTestMessage"]["message"]["body"]
 
 
+def test_a_test_text_goes_through_twilio_and_reports_its_failure(channel, graphql, twilio):
+    def send(phone):
+        query = f'mutation {{ sendTestMessage(phone: "{phone}") {{ {MESSAGE} }} }}'
+        return graphql(query)["data"]["sendTestMessage"]["message"]
+
+    twilio.fail_next(429)  # too many requests: a test text is not retried later
+    busy = send(PHONE)
+    sent = send(PHONE)
+    twilio.fail_next(21211)
+    invalid = send("+12015550199")
+
+    assert (busy["status"], busy["reason"]) == ("FAILED", "test_not_retried")
+    assert sent["status"] == "SENT"
+    assert (invalid["status"], invalid["errorCode"]) == ("FAILED", 21211)
+    assert [message.to for message in twilio.messages] == [PHONE]
+
+
 @pytest.mark.parametrize(
     ("arguments", "field", "code"),
     [
