@@ -146,11 +146,6 @@ def test_no_text_goes_to_a_number_that_opted_out(channel, graphql):
     assert not Message.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flows.decide treats every CUSTOM text as marketing; it should let texts marked "
-    "context['transactional'] pass without an opt-in (see the report on issue 6)",
-)
 def test_a_transactional_text_goes_out_without_an_opt_in(channel, graphql):
     answer = graphql(
         SEND,

@@ -71,6 +71,32 @@ def test_a_marketing_flow_skips_numbers_without_an_opt_in(channel, announce_rest
     assert locmem.outbox == []
 
 
+def test_a_transactional_flow_needs_no_opt_in_and_no_opt_out_line(channel):
+    registry.register_flow(
+        "table_ready", text="{shop_name}: your table is ready.", transactional=True
+    )
+    try:
+        result = registry.trigger(
+            "table_ready", channel_slug="default-channel", phone=PHONE, key="booking-7"
+        )
+        dispatch.send_message(result.messages[0].pk)
+    finally:
+        registry.unregister_flow("table_ready")
+
+    [sms] = locmem.outbox
+    assert sms.body == "Acme Outfitters: your table is ready."
+
+
+def test_no_custom_text_goes_to_a_number_that_opted_out(channel, announce_restock):
+    Recipient.objects.create(phone=PHONE, country="US", consent=Consent.OPTED_OUT)
+    [message] = announce_restock("default-channel", PHONE, "v1", "Tee", URL).messages
+
+    dispatch.send_message(message.pk)
+
+    message.refresh_from_db()
+    assert (message.status, message.reason) == (Status.SKIPPED, SkipReason.OPTED_OUT)
+
+
 def test_texts_expire_and_can_be_cancelled(channel, announce_restock):
     opt_in()
     [message] = announce_restock("default-channel", PHONE, "v1", "Tee", URL).messages
