@@ -94,6 +94,7 @@ def _import_chunk_on_own_connection(job: _Import, chunk: list[PastCustomer]) -> 
 
 def _import_chunk(job: _Import, chunk: list[PastCustomer]) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")  # sort a chunk in memory, not on disk
         _copy_into_temporary_table(cursor, chunk)
         return _insert_recipients_and_texts(cursor, job)
 
