@@ -158,8 +158,9 @@ class TwilioServer:
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        host = self._httpd.server_address[0]
+        host = host.decode() if isinstance(host, bytes) else host
+        return f"http://{host}:{self._httpd.server_port}"
 
     def start(self) -> TwilioServer:
         self._threads = [
@@ -284,8 +285,8 @@ class TwilioServer:
         _validate_create(form)
         with self._lock:
             if self._state.failures:
-                status, code, text = INJECTABLE_ERRORS[self._state.failures.popleft()]
-                raise TwilioApiError(status, code, text.format(to=form["To"]))
+                http_status, code, text = INJECTABLE_ERRORS[self._state.failures.popleft()]
+                raise TwilioApiError(http_status, code, text.format(to=form["To"]))
             message = AcceptedMessage(
                 sid=_new_sid("SM"),
                 account_sid=account,
@@ -496,7 +497,20 @@ def _rfc2822(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
-def _segments(body: str) -> int:
-    from ..texts import count_segments
+# GSM 03.38: the basic character set (one septet each) and its extension table (two septets).
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
 
-    return count_segments(body).segments
+
+def _segments(body: str) -> int:
+    """How many parts Twilio bills for `body`: GSM-7 160/153 septets, else UCS-2 70/67 units."""
+    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in body):
+        units = sum(2 if char in GSM7_EXTENSION else 1 for char in body)
+        single, part = 160, 153
+    else:
+        units = len(body.encode("utf-16-le")) // 2
+        single, part = 70, 67
+    return 1 if units <= single else -(-units // part)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -88,11 +91,25 @@ def test_messaging_service_sender_has_no_from_number(client):
     assert message.from_ is None
 
 
-def test_segments_follow_the_encoding(client):
-    gsm = client.messages.create(to=TO, from_=SENDER, body="a" * 161)
-    ucs2 = client.messages.create(to=TO, from_=SENDER, body="ż" * 71)
+@pytest.mark.parametrize(
+    ("body", "segments"),
+    [
+        ("a" * 160, "1"),
+        ("a" * 161, "2"),
+        ("a" * 306, "2"),
+        ("a" * 307, "3"),
+        ("€" * 80, "1"),
+        ("€" * 81, "2"),
+        ("ż" * 70, "1"),
+        ("ż" * 71, "2"),
+        ("ż" * 135, "3"),
+        ("😀" * 36, "2"),
+    ],
+)
+def test_segments_follow_the_encoding(client, body, segments):
+    message = client.messages.create(to=TO, from_=SENDER, body=body)
 
-    assert (gsm.num_segments, ucs2.num_segments) == ("2", "2")
+    assert message.num_segments == segments
 
 
 def test_list_filters_by_recipient_and_pages_through_everything(client):
@@ -103,6 +120,25 @@ def test_list_filters_by_recipient_and_pages_through_everything(client):
     listed = client.messages.list(to=TO, page_size=3)
 
     assert sorted(message.body for message in listed) == [f"text {n}" for n in range(7)]
+
+
+def test_stream_follows_next_page_uris(client):
+    for number in range(5):
+        client.messages.create(to=TO, from_=SENDER, body=f"text {number}")
+
+    page = client.messages.page(page_size=2)
+    streamed = list(client.messages.stream(page_size=2))
+
+    assert len(list(page)) == 2
+    assert page.next_page_url is not None
+    assert [message.body for message in streamed] == [f"text {n}" for n in reversed(range(5))]
+
+
+def test_fetching_an_unknown_message_is_a_404(client):
+    with pytest.raises(TwilioRestException) as missing:
+        client.messages("SM" + "0" * 32).fetch()
+
+    assert (missing.value.code, missing.value.status) == (20404, 404)
 
 
 def test_list_filters_by_date_sent(client):
@@ -122,6 +158,16 @@ def test_wrong_credentials_are_refused_as_twilio_does(twilio_server):
 
     assert (refused.value.code, refused.value.status) == (20003, 401)
     assert twilio_server.messages == []
+
+
+def test_another_accounts_messages_are_forbidden(twilio_server):
+    twilio_server.reset()
+    other = "AC" + "f" * 32
+    url = f"{twilio_server.base_url}/2010-04-01/Accounts/{other}/Messages.json"
+
+    response = requests.get(url, auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
+
+    assert (response.status_code, response.json()["code"]) == (403, 20003)
 
 
 def test_unauthenticated_plain_request_gets_twilios_error_body(twilio_server):
@@ -147,6 +193,7 @@ def test_unauthenticated_plain_request_gets_twilios_error_body(twilio_server):
         (21614, 400, 21614),
         (429, 429, 20429),
         (500, 500, 20500),
+        (502, 502, 20500),
         (503, 503, 20503),
     ],
 )
@@ -162,6 +209,21 @@ def test_injected_error_surfaces_once_then_sending_works(
     assert twilio_server.messages == []
     assert client.messages.create(to=TO, from_=SENDER, body="Hi").status == "queued"
     assert twilio_server.requests_count == 2
+
+
+def test_injected_errors_can_repeat(client, twilio_server):
+    twilio_server.fail_next(503, count=2)
+
+    for _ in range(2):
+        with pytest.raises(TwilioRestException):
+            client.messages.create(to=TO, from_=SENDER, body="Hi")
+
+    assert client.messages.create(to=TO, from_=SENDER, body="Hi").status == "queued"
+
+
+def test_only_known_errors_can_be_injected(twilio_server):
+    with pytest.raises(ValueError, match="cannot inject"):
+        twilio_server.fail_next(404)
 
 
 @pytest.mark.parametrize(
@@ -226,6 +288,31 @@ def test_undelivered_outcome_carries_the_error_code(client, twilio_server, recei
     assert undelivered.params["ErrorCode"] == "30003"
 
 
+def test_unreachable_callback_is_recorded_and_sending_goes_on(client, twilio_server, receiver):
+    receiver.close()
+    client.messages.create(to=TO, from_=SENDER, body="Hi", status_callback=receiver.url)
+
+    callbacks = twilio_server.wait_for_callbacks(2)
+
+    assert [c.response_status for c in callbacks] == [None, None]
+    assert client.messages.create(to=TO, from_=SENDER, body="again").status == "queued"
+
+
+def test_reset_forgets_everything(client, twilio_server):
+    client.messages.create(to=TO, from_=SENDER, body="Hi")
+    twilio_server.fail_next(500)
+    twilio_server.latency = 1.0
+
+    twilio_server.reset()
+
+    assert (twilio_server.messages, twilio_server.requests_count, twilio_server.latency) == (
+        [],
+        0,
+        0,
+    )
+    assert client.messages.create(to=TO, from_=SENDER, body="Hi").status == "queued"
+
+
 def test_callbacks_never_leave_the_machine(client, twilio_server):
     client.messages.create(
         to=TO, from_=SENDER, body="Hi", status_callback="https://shop.example.com/status"
@@ -245,3 +332,27 @@ def test_inbound_text_is_posted_signed(twilio_server, receiver):
     assert (form["From"], form["To"], form["Body"]) == (TO, SENDER, "STOP")
     validator = RequestValidator(AUTH_TOKEN)
     assert validator.validate(receiver.url + path, form, headers["X-Twilio-Signature"])
+
+
+def test_command_line_runs_the_server_in_the_foreground():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "saleor_sms_plugin.testing", "--port", str(port)),
+            *("--account", f"{ACCOUNT_SID}:{AUTH_TOKEN}"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert f"http://127.0.0.1:{port}" in process.stdout.readline()
+        http = BaseUrlHttpClient(base_url=f"http://127.0.0.1:{port}")
+        client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=http)
+        assert client.messages.create(to=TO, from_=SENDER, body="Hi").status == "queued"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
