@@ -7,9 +7,13 @@ hands its value on untouched (`previous_value`), as notification hooks must.
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from saleor.order import FulfillmentStatus
 from saleor.plugins.base_plugin import BasePlugin
 
@@ -20,6 +24,32 @@ if TYPE_CHECKING:
     from saleor.account.models import User
     from saleor.order.models import Fulfillment, Order
     from saleor.plugins.models import PluginConfiguration
+
+logger = logging.getLogger(__name__)
+
+Hook = Callable[..., None]
+
+
+def core_hook(method: Hook) -> Callable[..., Any]:
+    """Make a method one of Saleor's notification hooks that hands the core an event.
+
+    Saleor passes `previous_value` by keyword and expects it back untouched. It runs the hooks
+    inside the shopper's or staff member's request, mostly once the order's transaction has
+    committed: an error raised here would answer that request with a 500 although the order
+    exists, so a failure is logged instead, and the savepoint keeps an enclosing transaction
+    usable.
+    """
+
+    @functools.wraps(method)
+    def hook(self: SmsPlugin, *args: Any, previous_value: Any = None, **kwargs: Any) -> Any:
+        try:
+            with transaction.atomic():
+                method(self, *args, **kwargs)
+        except Exception:
+            logger.exception("The SMS plugin could not handle Saleor's %s", method.__name__)
+        return previous_value
+
+    return hook
 
 
 class SmsPlugin(BasePlugin):
@@ -58,75 +88,65 @@ class SmsPlugin(BasePlugin):
                 }
             ) from error
 
-    def order_created(self, order: Order, previous_value: Any, **kwargs: Any) -> Any:
+    @core_hook
+    def order_created(self, order: Order, **kwargs: Any) -> None:
         handlers.on_order_placed(saleor_bridge.order_snapshot(order))
-        return previous_value
 
-    def order_cancelled(self, order: Order, previous_value: Any, **kwargs: Any) -> Any:
+    @core_hook
+    def order_cancelled(self, order: Order, **kwargs: Any) -> None:
         handlers.on_order_cancelled(str(order.id))
-        return previous_value
 
+    @core_hook
     def fulfillment_created(
-        self,
-        fulfillment: Fulfillment,
-        notify_customer: bool | None,
-        previous_value: Any,
-        **kwargs: Any,
-    ) -> Any:
+        self, fulfillment: Fulfillment, notify_customer: bool | None = True, **kwargs: Any
+    ) -> None:
         # A fulfillment waiting for approval has not shipped: `fulfillment_approved` follows.
         if fulfillment.status != FulfillmentStatus.WAITING_FOR_APPROVAL:
-            self._fulfilled(fulfillment, notify_customer)
-        return previous_value
+            handlers.on_fulfillment_created(
+                saleor_bridge.fulfillment_snapshot(fulfillment, notify_customer is not False)
+            )
 
+    @core_hook
     def fulfillment_approved(
-        self,
-        fulfillment: Fulfillment,
-        notify_customer: bool | None,
-        previous_value: Any,
-        **kwargs: Any,
-    ) -> Any:
+        self, fulfillment: Fulfillment, notify_customer: bool | None = True, **kwargs: Any
+    ) -> None:
         # Saleor also calls this for fulfillments it already announced as created; the texts
         # of a fulfillment are keyed by its id, so the second call schedules nothing new.
-        self._fulfilled(fulfillment, notify_customer)
-        return previous_value
+        handlers.on_fulfillment_created(
+            saleor_bridge.fulfillment_snapshot(fulfillment, notify_customer is not False)
+        )
 
-    def tracking_number_updated(
-        self, fulfillment: Fulfillment, previous_value: Any, **kwargs: Any
-    ) -> Any:
+    @core_hook
+    def tracking_number_updated(self, fulfillment: Fulfillment, **kwargs: Any) -> None:
         handlers.on_tracking_updated(saleor_bridge.fulfillment_snapshot(fulfillment, True))
-        return previous_value
 
     # Saleor calls the customer hooks without a channel, on every channel instance it has
     # loaded; the core welcomes a customer once, whichever channel comes first.
-    def customer_created(self, customer: User, previous_value: Any, **kwargs: Any) -> Any:
+    @core_hook
+    def customer_created(self, customer: User, **kwargs: Any) -> None:
         if self.channel is not None:
             handlers.on_customer_created(
                 saleor_bridge.customer_snapshot(customer), self.channel.slug
             )
-        return previous_value
 
-    def customer_updated(self, customer: User, previous_value: Any, **kwargs: Any) -> Any:
+    @core_hook
+    def customer_updated(self, customer: User, **kwargs: Any) -> None:
         if self.channel is not None:
             handlers.on_customer_updated(
                 saleor_bridge.customer_snapshot(customer), self.channel.slug
             )
-        return previous_value
 
     # Erasure covers every channel's texts, whichever channel's instance Saleor calls.
-    def customer_deleted(self, customer: User, previous_value: Any, **kwargs: Any) -> Any:
+    @core_hook
+    def customer_deleted(self, customer: User, **kwargs: Any) -> None:
         handlers.on_customer_deleted(saleor_bridge.customer_snapshot(customer))
-        return previous_value
 
-    def account_deleted(self, user: User, previous_value: Any, **kwargs: Any) -> Any:
+    @core_hook
+    def account_deleted(self, user: User, **kwargs: Any) -> None:
         handlers.on_account_deleted(saleor_bridge.customer_snapshot(user))
-        return previous_value
 
     def webhook(self, request: HttpRequest, path: str, previous_value: Any) -> HttpResponse:
         """Requests to /plugins/channel/<channel>/<PLUGIN_ID>/<path>; Saleor passes `/<path>`."""
         if self.channel is None:
             return previous_value
         return views.channel_route(request, self.channel.slug, (path or "").lstrip("/"))
-
-    def _fulfilled(self, fulfillment: Fulfillment, notify_customer: bool | None) -> None:
-        snapshot = saleor_bridge.fulfillment_snapshot(fulfillment, notify_customer is not False)
-        handlers.on_fulfillment_created(snapshot)

@@ -9,7 +9,9 @@ import pytest
 from saleor.graphql.tests.utils import get_graphql_content
 from saleor.order.models import Order
 from saleor.plugins.manager import get_plugins_manager
+from saleor.plugins.models import PluginConfiguration
 
+from saleor_sms_plugin import conf
 from saleor_sms_plugin.backends import locmem
 from saleor_sms_plugin.constants import Flow, Status
 from saleor_sms_plugin.models import Message
@@ -186,3 +188,22 @@ def test_a_repeated_order_created_hook_schedules_no_second_text(
     [message] = Message.objects.filter(order_id=str(order_with_mobile.id))
     assert message.order_number == str(order_with_mobile.number)
     assert len(locmem.outbox) == 1
+
+
+def test_a_failure_in_the_plugin_never_fails_the_shoppers_checkout(
+    place_order, channel_USD, twilio, caplog
+):
+    # A configuration stored before its values were validated the way they are now.
+    PluginConfiguration.objects.create(
+        identifier=conf.PLUGIN_ID,
+        channel=channel_USD,
+        active=True,
+        configuration=[{"name": conf.ACCOUNT_SID, "value": "not a SID"}],
+    )
+
+    order = place_order()
+
+    assert Order.objects.filter(pk=order.pk).exists()
+    assert not Message.objects.exists()
+    assert twilio.messages == []
+    assert "could not handle Saleor's order_created" in caplog.text
