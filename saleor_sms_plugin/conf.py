@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from django.conf import settings as django_settings
 from django.utils.module_loading import import_string
 
+from . import texts
 from .constants import Flow
 from .phones import is_e164
 
@@ -397,6 +398,48 @@ REPORTING_FIELDS: list[ConfigField] = [
     ),
 ]
 
+
+def text_override(key: str) -> str:
+    """The name of the field that overrides a shipped text."""
+    return f"text_{key}"
+
+
+def _template_parser(key: str) -> Parser:
+    def parse(value: Any) -> str:
+        source = _text(value)
+        if source:
+            try:
+                texts.validate_template(source, key)
+            except texts.TemplateProblem as problem:
+                raise ValueError(str(problem)) from None
+        return source
+
+    return parse
+
+
+def text_fields() -> list[ConfigField]:
+    """One optional override per shipped text, validated when the admin saves."""
+    fields = []
+    for key in texts.TEXT_KEYS:
+        english = texts.default_text(key, "en")
+        sample = texts.render_text(key, "en", texts.sample_variables("en", "USD"))
+        info = texts.count_segments(sample)
+        variables = ", ".join("{{ " + name + " }}" for name in texts.allowed_variables(key))
+        fields.append(
+            ConfigField(
+                text_override(key),
+                FieldType.MULTILINE,
+                "",
+                "Text: " + key.replace("_", " "),
+                f"Empty: the shipped text in the shopper's language. Variables: {variables}. "
+                f"English default ({info.encoding}, {info.segments} segment(s) with sample "
+                f"values): {english}",
+                _template_parser(key),
+            )
+        )
+    return fields
+
+
 FIELDS: list[ConfigField] = [
     ConfigField(
         ACCOUNT_SID,
@@ -437,6 +480,7 @@ FIELDS: list[ConfigField] = [
     ),
     *SCHEDULE_FIELDS,
     *REPORTING_FIELDS,
+    *text_fields(),
 ]
 
 
@@ -534,7 +578,7 @@ class ChannelSettings:
 
     def text_override(self, key: str) -> str | None:
         """The channel's own template for a text key, if the admin wrote one."""
-        return self.values.get(f"text_{key}") or None
+        return self.values.get(text_override(key)) or None
 
     def route_url(self, path: str) -> str:
         """Absolute URL of one of the plugin's routes for this channel ('' without a base URL)."""

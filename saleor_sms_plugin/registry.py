@@ -44,7 +44,7 @@ class CustomFlowError(ValueError):
 class CustomFlow:
     name: str
     # Templates by language code ("en", "pl", ...); placeholders as in the text catalogue:
-    # {shop_name}, {first_name} and the variables passed to `trigger`.
+    # {{ shop_name }}, {{ first_name }} and the variables passed to `trigger`.
     texts: Mapping[str, str]
     transactional: bool = False
     delays: tuple[timedelta, ...] = (timedelta(0),)

@@ -73,7 +73,7 @@ def test_a_marketing_flow_skips_numbers_without_an_opt_in(channel, announce_rest
 
 def test_a_transactional_flow_needs_no_opt_in_and_no_opt_out_line(channel):
     registry.register_flow(
-        "table_ready", text="{shop_name}: your table is ready.", transactional=True
+        "table_ready", text="{{ shop_name }}: your table is ready.", transactional=True
     )
     try:
         result = registry.trigger(

@@ -1,0 +1,26 @@
+"""Texts: the shipped catalogue in 18 languages, language choice, rendering, segments."""
+
+from .catalogue import TEXT_KEYS, VARIABLES, allowed_variables, default_text
+from .formatting import format_date, format_discount, format_money
+from .languages import SHIPPED_LANGUAGES, choose_language
+from .rendering import TemplateProblem, render_text, sample_variables, validate_template
+from .segments import SegmentInfo, count_segments, transliterate
+
+__all__ = [
+    "SHIPPED_LANGUAGES",
+    "TEXT_KEYS",
+    "VARIABLES",
+    "SegmentInfo",
+    "TemplateProblem",
+    "allowed_variables",
+    "choose_language",
+    "count_segments",
+    "default_text",
+    "format_date",
+    "format_discount",
+    "format_money",
+    "render_text",
+    "sample_variables",
+    "transliterate",
+    "validate_template",
+]

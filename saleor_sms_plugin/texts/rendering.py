@@ -1,0 +1,108 @@
+"""Rendering texts (Django template syntax, plain text) and checking an admin's template."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.template import Context, Engine, Template, TemplateSyntaxError
+from django.template.base import FilterExpression, Node, TextNode, VariableNode
+from django.template.defaulttags import IfNode
+
+from .catalogue import allowed_variables, default_text
+from .formatting import format_date, format_discount, format_money
+
+# SMS is plain text: nothing is HTML-escaped; a missing variable renders as nothing.
+ENGINE = Engine(autoescape=False, string_if_invalid="", libraries={}, loaders=[])
+ALLOWED_NODES = (TextNode, VariableNode, IfNode)
+
+
+class TemplateProblem(ValueError):
+    """A template an admin wrote cannot be used; the message says why."""
+
+
+@functools.lru_cache(maxsize=2048)
+def compile_template(source: str) -> Template:
+    return ENGINE.from_string(source)
+
+
+def render_text(
+    key: str, language: str, variables: Mapping[str, Any], override: str | None = None
+) -> str:
+    """The text for `key` in `language` (or the channel's override) with its variables filled."""
+    source = override or default_text(key, language)
+    return compile_template(source).render(Context(dict(variables))).strip()
+
+
+def validate_template(source: str, key: str, extra: tuple[str, ...] = ()) -> None:
+    """Raise TemplateProblem for a syntax error, a disallowed tag or an unknown variable."""
+    try:
+        template = compile_template(source)
+    except TemplateSyntaxError as error:
+        raise TemplateProblem(f"template syntax error: {error}") from None
+    allowed = (*allowed_variables(key), *extra)
+    for node in _nodes(template.nodelist):
+        if not isinstance(node, ALLOWED_NODES):
+            raise TemplateProblem(
+                "only {{ variables }} and {% if %} ... {% endif %} are allowed in a text"
+            )
+    for name in _variable_names(template.nodelist):
+        if name not in allowed:
+            raise TemplateProblem(
+                f"unknown variable {{{{ {name} }}}}; available: {', '.join(allowed)}"
+            )
+
+
+def sample_variables(language: str, currency: str = "EUR") -> dict[str, str]:
+    """Realistic values for previews and for checking every text's length."""
+    return {
+        "shop_name": "Acme Outfitters",
+        "first_name": "Anna",
+        "order_number": "10482",
+        "total": format_money(Decimal("59.90"), currency, language),
+        "tracking_number": "1Z999AA10123456784",
+        "tracking_url": "https://track.example.com/1Z999AA10123456784",
+        "offer_link": "https://shop.example.com/plugins/channel/eu/saleor_sms_plugin.sms/l/Kx7Qm2Vb9RtYp4Lw8NcZa",
+        "voucher_code": "THANKS15",
+        "discount": format_discount(15, language),
+        "expiry": format_date(date(2026, 11, 30), language),
+    }
+
+
+def _nodes(nodelist: Any) -> Iterator[Node]:
+    for node in nodelist:
+        yield node
+        for attribute in getattr(node, "child_nodelists", ()):
+            yield from _nodes(getattr(node, attribute, None) or ())
+        if isinstance(node, IfNode):
+            for _, branch in node.conditions_nodelists:
+                yield from _nodes(branch)
+
+
+def _variable_names(nodelist: Any) -> Iterator[str]:
+    for node in _nodes(nodelist):
+        if isinstance(node, VariableNode):
+            yield from _names(node.filter_expression)
+        elif isinstance(node, IfNode):
+            for condition, _ in node.conditions_nodelists:
+                yield from _condition_names(condition)
+
+
+def _condition_names(condition: Any) -> Iterator[str]:
+    if condition is None:
+        return
+    value = getattr(condition, "value", None)
+    if isinstance(value, FilterExpression):
+        yield from _names(value)
+    for side in ("first", "second"):
+        yield from _condition_names(getattr(condition, side, None))
+
+
+def _names(expression: FilterExpression) -> Iterator[str]:
+    variable = expression.var
+    lookups = getattr(variable, "lookups", None)
+    if lookups:
+        yield lookups[0]
