@@ -65,12 +65,19 @@ class OperationError(ValueError):
 
 
 def send_test_message(
-    channel_slug: str, phone: str, text: str | None = None, *, country: str = ""
+    channel_slug: str,
+    phone: str,
+    text: str | None = None,
+    *,
+    country: str = "",
+    requested_by: str = "",
 ) -> Message:
     """Send a test text now, through the channel's provider settings; returns it as recorded.
 
-    Without `text` the catalogue's test text goes out. A test is tried once: a failure is
-    recorded on the message (status, error code and message) instead of being retried.
+    Without `text` the catalogue's test text goes out, in the channel's language. A test is
+    transactional (no opt-in needed; a number that opted out still gets nothing) and tried
+    once: a failure is recorded on the message (status, error code and message) instead of
+    being retried.
     """
     channel = active_channel(channel_slug)
     if text is not None:
@@ -83,7 +90,7 @@ def send_test_message(
         dedupe_key=f"{Flow.TEST}:{uuid.uuid4().hex}",
         recipient=recipient,
         customer_ref=recipient.customer_ref,
-        context={TEST_TEXT_KEY: text} if text else {},
+        context={TEST_TEXT_KEY: text, "requested_by": requested_by},
         due_at=now,
     )
     # One transaction: no dispatcher elsewhere sees the row before this process sends it.

@@ -27,7 +27,7 @@ from .conf import ChannelSettings, get_channel_settings
 from .constants import Flow, Status
 from .models import Message, Recipient
 from .phones import normalize_phone
-from .texts import render_text
+from .texts import TemplateProblem, render_text, validate_template
 
 CONTEXT_KEY = "custom_flow"
 TRIGGER_KEY = "trigger_key"
@@ -43,8 +43,8 @@ class CustomFlowError(ValueError):
 @dataclass(frozen=True)
 class CustomFlow:
     name: str
-    # Templates by language code ("en", "pl", ...); placeholders as in the text catalogue:
-    # {{ shop_name }}, {{ first_name }} and the variables passed to `trigger`.
+    # Templates by language code ("en", "pl", ...) in the catalogue's syntax (Django templates:
+    # {{ shop_name }}, {{ first_name }}, the declared variables, {% if %}).
     texts: Mapping[str, str]
     transactional: bool = False
     delays: tuple[timedelta, ...] = (timedelta(0),)
@@ -70,14 +70,19 @@ def register_flow(
     name: str,
     *,
     text: str | Mapping[str, str],
+    variables: Iterable[str] = (),
     transactional: bool = False,
     delays: Iterable[timedelta] = (timedelta(0),),
     expires_after: timedelta | None = None,
     description: str = "",
     replace: bool = False,
 ) -> CustomFlow:
-    """Add a custom flow; returns it. Raises CustomFlowError for an invalid definition or a
-    name already taken (pass `replace=True` to redefine a custom flow)."""
+    """Add a custom flow; returns it.
+
+    `variables` names what the texts may use besides {{ shop_name }} and {{ first_name }}.
+    Raises CustomFlowError for an invalid definition (a template that does not compile, an
+    undeclared variable) or a name already taken (`replace=True` redefines a custom flow).
+    """
     if not NAME_RE.match(name) or name in BUILT_IN_NAMES:
         raise CustomFlowError(
             f"{name!r}: a custom flow needs a new name of 2 to 32 lowercase letters, digits "
@@ -88,6 +93,11 @@ def register_flow(
     texts = {"en": text} if isinstance(text, str) else dict(text)
     if not texts or not all(template.strip() for template in texts.values()):
         raise CustomFlowError(f"{name!r}: give the text to send")
+    for language, template in texts.items():
+        try:
+            validate_template(template, CONTEXT_KEY, tuple(variables))
+        except TemplateProblem as problem:
+            raise CustomFlowError(f"{name!r} ({language}): {problem}") from None
     steps = tuple(delays)
     if not steps or any(delay < timedelta(0) for delay in steps):
         raise CustomFlowError(f"{name!r}: give one delay (zero or more) per text")

@@ -79,7 +79,10 @@ class SendTestMessage(graphene.Mutation):
                 context,
                 lambda: {
                     "message": operations.send_test_message(
-                        channel_of(context, channel), phone, text
+                        channel_of(context, channel),
+                        phone,
+                        text,
+                        requested_by=auth.describe(context.viewer),
                     )
                 },
             )

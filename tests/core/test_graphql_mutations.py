@@ -54,6 +54,17 @@ def test_a_test_text_without_words_uses_the_catalogue(channel, graphql):
     [sms] = locmem.outbox
     assert sms.body
     assert sms.body == answer["data"]["sendTestMessage"]["message"]["body"]
+    assert "Acme Outfitters" in sms.body
+
+
+def test_no_test_text_goes_to_a_number_that_opted_out(channel, graphql):
+    Recipient.objects.create(phone=PHONE, country="US", consent=Consent.OPTED_OUT)
+
+    answer = graphql(f'mutation {{ sendTestMessage(phone: "{PHONE}") {{ {MESSAGE} }} }}')
+
+    message = answer["data"]["sendTestMessage"]["message"]
+    assert (message["status"], message["reason"]) == ("SKIPPED", "opted_out")
+    assert locmem.outbox == []
 
 
 def test_a_test_text_goes_through_twilio_and_reports_its_failure(channel, graphql, twilio):

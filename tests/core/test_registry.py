@@ -130,6 +130,9 @@ def test_the_flows_query_lists_registered_flows(channel, announce_restock, graph
         ("Back In Stock", {"text": "Hi"}, "needs a new name"),
         ("reminder", {"text": "  "}, "give the text"),
         ("reminder", {"text": "Hi", "delays": [timedelta(hours=-1)]}, "one delay"),
+        ("reminder", {"text": "Hi {{ name }}"}, "unknown variable"),
+        ("reminder", {"text": "Hi {% for x in y %}{% endfor %}"}, "only {{ variables }}"),
+        ("reminder", {"text": "Hi {% if first_name %}"}, "syntax error"),
     ],
 )
 def test_invalid_flows_are_refused(name, options, message):
