@@ -319,11 +319,13 @@ def record(outcomes: Sequence[Outcome], now: datetime, *, keep_status: bool = Fa
     """
     if not outcomes:
         return 0
-    row_sql = "(" + ", ".join(["%s::bigint"] + [f"%s::{kind}" for _, kind in COLUMNS]) + ")"
-    params: list[Any] = []
+    # One array per column (unnest), not one placeholder per value: the statement text stays
+    # the same whatever the batch size, and the driver does not parse thousands of them.
+    columns: list[list[Any]] = [[] for _ in range(len(COLUMNS) + 1)]
     for outcome in outcomes:
-        params.extend(
-            [
+        for column, value in zip(
+            columns,
+            (
                 outcome.message_id,
                 outcome.status.value,
                 outcome.reason,
@@ -337,8 +339,10 @@ def record(outcomes: Sequence[Outcome], now: datetime, *, keep_status: bool = Fa
                 outcome.due_at,
                 outcome.sent_at,
                 1 if outcome.refund_attempt else 0,
-            ]
-        )
+            ),
+            strict=True,
+        ):
+            column.append(value)
     assignments = [
         f"{name} = COALESCE(v.{name}, m.{name})" if name in NULLABLE_KEEP else f"{name} = v.{name}"
         for name, _ in COLUMNS
@@ -346,14 +350,15 @@ def record(outcomes: Sequence[Outcome], now: datetime, *, keep_status: bool = Fa
     ]
     assignments.append("attempts = m.attempts - v.refund")
     assignments.append("updated_at = %s")
+    arrays = ", ".join(["%s::bigint[]"] + [f"%s::{kind}[]" for _, kind in COLUMNS])
     names = ", ".join(["id"] + [name for name, _ in COLUMNS])
     sql = (
         f"UPDATE {TABLE} AS m SET {', '.join(assignments)} "  # noqa: S608
-        f"FROM (VALUES {', '.join([row_sql] * len(outcomes))}) AS v({names}) "
+        f"FROM unnest({arrays}) AS v({names}) "
         "WHERE m.id = v.id AND m.status = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, *params, Status.SENDING.value])  # SET comes before VALUES
+        cursor.execute(sql, [now, *columns, Status.SENDING.value])  # SET comes before FROM
         return cursor.rowcount
 
 

@@ -306,37 +306,64 @@ def schedule_tracking_update(
 
 def schedule_follow_ups(
     sent: Iterable[Message], channels: Mapping[str, ChannelSettings | None], sent_at: datetime
-) -> list[Message]:
-    """The next win-back text for each win-back text just sent, in one INSERT."""
-    rows = []
+) -> list[int]:
+    """The next win-back text for each win-back text just sent, in one INSERT; returns new ids.
+
+    The new row copies its predecessor (channel, order, customer, recipient, context), so only
+    the step, key and due time travel as parameters, whatever the batch size.
+    """
+    timings: dict[str, flows.Timings] = {}
+    planned: list[tuple[int, PlannedMessage]] = []
     for message in sent:
         channel = channels.get(message.channel_slug)
         purchase_at = purchase_time(message)
         if message.flow != Flow.WIN_BACK or channel is None or purchase_at is None:
             continue
-        planned = flows.next_win_back(
+        if message.channel_slug not in timings:
+            timings[message.channel_slug] = flows.Timings.of(channel)
+        following = flows.next_win_back(
             message.customer_ref,
             message.order_id,
             purchase_at,
             message.step,
-            flows.Timings.of(channel),
+            timings[message.channel_slug],
             sent_at,
         )
-        if planned is not None:
-            rows.append(follow_up_row(message, planned))
-    return insert_new_in_bulk(rows)
+        if following is not None:
+            planned.append((message.pk, following))
+    return _insert_follow_ups(planned, sent_at)
 
 
-def follow_up_row(message: Message, planned: PlannedMessage) -> Message:
-    return message_row(
-        planned,
-        channel_slug=message.channel_slug,
-        recipient=message.recipient,
-        context={key: value for key, value in message.context.items() if key != "variables"},
-        order_id=message.order_id,
-        order_number=message.order_number,
-        customer_ref=message.customer_ref,
-    )
+def _insert_follow_ups(planned: Sequence[tuple[int, PlannedMessage]], now: datetime) -> list[int]:
+    if not planned:
+        return []
+    table = Message._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (channel_slug, flow, step, dedupe_key, order_id, "  # noqa: S608
+            "order_number, customer_ref, recipient_id, context, language, body, encoding, "
+            "segments, status, reason, error_message, due_at, attempts, created_at, updated_at) "
+            "SELECT m.channel_slug, m.flow, v.step, v.dedupe_key, m.order_id, m.order_number, "
+            "m.customer_ref, m.recipient_id, m.context - 'variables', '', '', '', 0, %s, '', '', "
+            "v.due_at, 0, %s, %s FROM unnest(%s::bigint[], %s::integer[], %s::text[], "
+            "%s::timestamptz[]) AS v(source_id, step, dedupe_key, due_at) "
+            f"JOIN {table} m ON m.id = v.source_id "
+            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            [
+                Status.SCHEDULED.value,
+                now,
+                now,
+                [source_id for source_id, _ in planned],
+                [item.step for _, item in planned],
+                [item.dedupe_key for _, item in planned],
+                [item.due_at for _, item in planned],
+            ],
+        )
+        created = [row[0] for row in cursor.fetchall()]
+    if created and message_scheduled.has_listeners(Message):
+        for message in Message.objects.filter(pk__in=created):
+            message_scheduled.send(sender=Message, message=message)
+    return created
 
 
 def purchase_time(message: Message) -> datetime | None:
