@@ -138,12 +138,14 @@ def _worker(api_url: str) -> Iterator[str]:
         **os.environ,
         "SALEOR_SMS_TWILIO_API_URL": api_url,
         "SALEOR_SMS_BACKEND": "saleor_sms_plugin.backends.twilio.TwilioBackend",
+        "PYTHONWARNINGS": "ignore",
     }
     worker = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "celery",
+            "--quiet",
             "-A",
             "saleor_sms_plugin.standalone_celery",
             "worker",
