@@ -39,6 +39,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "stop_reply": (),
     "start_reply": (),
     "help_reply": (),
+    "test": (),
 }
 TEXT_KEYS = tuple(VARIABLES)
 # Keys whose text carries a link or a tracking number: they may take one more segment.

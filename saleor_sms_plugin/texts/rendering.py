@@ -18,6 +18,8 @@ from .formatting import format_date, format_discount, format_money
 # SMS is plain text: nothing is HTML-escaped; a missing variable renders as nothing.
 ENGINE = Engine(autoescape=False, string_if_invalid="", libraries={}, loaders=[])
 ALLOWED_NODES = (TextNode, VariableNode, IfNode)
+# Left in plain text, these mean a tag or variable was not closed (or not opened).
+UNBALANCED = ("{{", "}}", "{%", "%}")
 
 
 class TemplateProblem(ValueError):
@@ -45,6 +47,10 @@ def validate_template(source: str, key: str, extra: tuple[str, ...] = ()) -> Non
         raise TemplateProblem(f"template syntax error: {error}") from None
     allowed = (*allowed_variables(key), *extra)
     for node in _nodes(template.nodelist):
+        if isinstance(node, TextNode) and any(mark in node.s for mark in UNBALANCED):
+            raise TemplateProblem(
+                f"template syntax error: unbalanced braces near {node.s.strip()[:30]!r}"
+            )
         if not isinstance(node, ALLOWED_NODES):
             raise TemplateProblem(
                 "only {{ variables }} and {% if %} ... {% endif %} are allowed in a text"
