@@ -13,3 +13,10 @@ class SaleorSmsPluginConfig(AppConfig):
         from .periodic import register_periodic_tasks
 
         post_migrate.connect(register_periodic_tasks, sender=self)
+
+        from django.apps import apps
+
+        if apps.is_installed("saleor.plugins"):
+            from .plugin import follow_customer_accounts
+
+            follow_customer_accounts()

@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.signals import post_save, pre_delete
+from saleor.account.models import User
 from saleor.order import FulfillmentStatus
 from saleor.plugins.base_plugin import BasePlugin
 
 from . import conf, handlers, saleor_bridge, views
+from .events import CustomerSnapshot
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
-    from saleor.account.models import User
     from saleor.order.models import Fulfillment, Order
     from saleor.plugins.models import PluginConfiguration
 
@@ -30,23 +32,28 @@ logger = logging.getLogger(__name__)
 Hook = Callable[..., None]
 
 
-def core_hook(method: Hook) -> Callable[..., Any]:
-    """Make a method one of Saleor's notification hooks that hands the core an event.
+def notify_core(event: str, handler: Callable[[], object]) -> None:
+    """Run the core's handler for something Saleor reports; a failure is logged, not raised.
 
-    Saleor passes `previous_value` by keyword and expects it back untouched. It runs the hooks
-    inside the shopper's or staff member's request, mostly once the order's transaction has
-    committed: an error raised here would answer that request with a 500 although the order
-    exists, so a failure is logged instead, and the savepoint keeps an enclosing transaction
+    Saleor reports orders and accounts inside the shopper's or staff member's request, mostly
+    once its transaction has committed: an error raised here would answer that request with a
+    500 although the order or account exists. The savepoint keeps an enclosing transaction
     usable.
     """
+    try:
+        with transaction.atomic():
+            handler()
+    except Exception:
+        logger.exception("The SMS plugin could not handle Saleor's %s", event)
+
+
+def core_hook(method: Hook) -> Callable[..., Any]:
+    """Make a method one of Saleor's notification hooks: `previous_value` (always passed by
+    keyword) goes back untouched, and the method's work runs through `notify_core`."""
 
     @functools.wraps(method)
     def hook(self: SmsPlugin, *args: Any, previous_value: Any = None, **kwargs: Any) -> Any:
-        try:
-            with transaction.atomic():
-                method(self, *args, **kwargs)
-        except Exception:
-            logger.exception("The SMS plugin could not handle Saleor's %s", method.__name__)
+        notify_core(method.__name__, lambda: method(self, *args, **kwargs))
         return previous_value
 
     return hook
@@ -120,33 +127,67 @@ class SmsPlugin(BasePlugin):
     def tracking_number_updated(self, fulfillment: Fulfillment, **kwargs: Any) -> None:
         handlers.on_tracking_updated(saleor_bridge.fulfillment_snapshot(fulfillment, True))
 
-    # Saleor calls the customer hooks without a channel, on every channel instance it has
-    # loaded; the core welcomes a customer once, whichever channel comes first.
-    @core_hook
-    def customer_created(self, customer: User, **kwargs: Any) -> None:
-        if self.channel is not None:
-            handlers.on_customer_created(
-                saleor_bridge.customer_snapshot(customer), self.channel.slug
-            )
-
-    @core_hook
-    def customer_updated(self, customer: User, **kwargs: Any) -> None:
-        if self.channel is not None:
-            handlers.on_customer_updated(
-                saleor_bridge.customer_snapshot(customer), self.channel.slug
-            )
-
-    # Erasure covers every channel's texts, whichever channel's instance Saleor calls.
-    @core_hook
-    def customer_deleted(self, customer: User, **kwargs: Any) -> None:
-        handlers.on_customer_deleted(saleor_bridge.customer_snapshot(customer))
-
-    @core_hook
-    def account_deleted(self, user: User, **kwargs: Any) -> None:
-        handlers.on_account_deleted(saleor_bridge.customer_snapshot(user))
-
     def webhook(self, request: HttpRequest, path: str, previous_value: Any) -> HttpResponse:
         """Requests to /plugins/channel/<channel>/<PLUGIN_ID>/<path>; Saleor passes `/<path>`."""
         if self.channel is None:
             return previous_value
         return views.channel_route(request, self.channel.slug, (path or "").lstrip("/"))
+
+
+def follow_customer_accounts() -> None:
+    """Report customer accounts to the core through Saleor's `User` model signals.
+
+    Saleor calls the customer hooks (`customer_created`, `customer_updated`, `customer_deleted`,
+    `account_deleted`) without a channel, and so only on the per-channel plugin instances its
+    manager happens to have loaded in that request: `customerCreate`, `customerUpdate` and
+    `customerDelete` reach none, `accountRegister` reaches one twice. Signals see every account
+    saved or deleted. `updateMetadata` writes with a queryset update, which sends no signal:
+    consent written that way is read from the account at the customer's next order.
+    """
+    post_save.connect(_account_saved, sender=User, dispatch_uid="saleor_sms_plugin.account_saved")
+    pre_delete.connect(
+        _account_deleting, sender=User, dispatch_uid="saleor_sms_plugin.account_deleting"
+    )
+
+
+def _account_saved(
+    sender: type,
+    instance: User,
+    created: bool = False,
+    raw: bool = False,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    if raw or instance.is_staff:
+        return
+    # Of an existing account the core reads only the consent kept in its metadata; a login
+    # saving `last_login`, say, changes nothing it needs.
+    if not created and update_fields is not None and "metadata" not in update_fields:
+        return
+    handler = handlers.on_customer_created if created else handlers.on_customer_updated
+    user_id = instance.pk
+    event = "account creation" if created else "account update"
+    transaction.on_commit(lambda: notify_core(event, lambda: _announce(handler, user_id)))
+
+
+def _announce(handler: Callable[[CustomerSnapshot, str], object], user_id: int) -> None:
+    """The account as committed, to every channel where the plugin is active."""
+    customer = saleor_bridge.committed_customer(user_id)
+    if customer is None:
+        return
+    for channel_slug in saleor_bridge.active_channel_slugs():
+        handler(customer, channel_slug)
+
+
+def _account_deleting(sender: type, instance: User, **kwargs: Any) -> None:
+    # Erasure does not depend on the plugin being active anywhere: texts are stored either way.
+    # The snapshot is taken now, while the account's addresses still exist.
+    notify_core(
+        "account deletion", lambda: _erase_once_committed(saleor_bridge.customer_snapshot(instance))
+    )
+
+
+def _erase_once_committed(customer: CustomerSnapshot) -> None:
+    transaction.on_commit(
+        lambda: notify_core("account deletion", lambda: handlers.on_customer_deleted(customer))
+    )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest
+from saleor.account.models import User
 from saleor.channel.models import Channel
 from saleor.plugins.models import PluginConfiguration
 from saleor.site.models import Site
@@ -25,7 +26,7 @@ from .events import (
 )
 
 if TYPE_CHECKING:
-    from saleor.account.models import Address, User
+    from saleor.account.models import Address
     from saleor.order.models import Fulfillment, Order
 
 
@@ -102,6 +103,23 @@ def customer_snapshot(user: User) -> CustomerSnapshot:
         addresses=tuple(
             snapshot for address in addresses if (snapshot := address_snapshot(address))
         ),
+    )
+
+
+def committed_customer(user_id: int) -> CustomerSnapshot | None:
+    """A customer account as stored, or None for a staff member or a deleted account."""
+    user = User.objects.filter(pk=user_id, is_staff=False).first()
+    return customer_snapshot(user) if user is not None else None
+
+
+def active_channel_slugs() -> list[str]:
+    """The active channels where the plugin is active, by slug."""
+    return list(
+        PluginConfiguration.objects.filter(
+            identifier=PLUGIN_ID, active=True, channel__is_active=True
+        )
+        .order_by("channel__slug")
+        .values_list("channel__slug", flat=True)
     )
 
 
