@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
+.venv/bin/mypy saleor_sms_plugin
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?
