@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery import Celery
 from django.utils import timezone
 
 from saleor_sms_plugin import conf
@@ -175,7 +176,12 @@ def celery_worker_factory(
     def start(broker: str | None = None) -> subprocess.Popen[bytes]:
         broker = broker or f"redis://127.0.0.1:6379/{_redis_db()}"
         settings.CELERY_BROKER_URL = broker
-        app.conf.broker_url = broker
+        if app.conf.broker_url != broker:
+            # The app reads its settings under the CELERY_ namespace, once; its connection
+            # pools belong to the broker they were made for.
+            app.conf.CELERY_BROKER_URL = broker
+            app._pool = None
+            app.amqp._producer_pool = None
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
@@ -207,7 +213,9 @@ def celery_worker_factory(
             env=env,
         )
         workers.append(worker)
-        _wait_for_worker(app, worker)
+        # A fresh client app: the shared one may still hold connections to an earlier broker.
+        with Celery(broker=broker) as pinger:
+            _wait_for_worker(pinger, worker)
         return worker
 
     yield start
