@@ -38,18 +38,12 @@ def staff(staff_api_client: Any, permission_manage_users: Any) -> Any:
     return staff_api_client
 
 
-@pytest.fixture
-def run(django_capture_on_commit_callbacks: Any) -> Any:
-    """Post a mutation and run what Saleor defers until its transaction commits."""
-
-    def post(client: Any, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        with django_capture_on_commit_callbacks(execute=True):
-            content = get_graphql_content(client.post_graphql(query, variables))
-        [data] = content["data"].values()
-        assert data["errors"] == []
-        return data
-
-    return post
+def run(client: Any, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """Post a mutation; Saleor's test client runs what was deferred to the commit."""
+    content = get_graphql_content(client.post_graphql(query, variables))
+    [data] = content["data"].values()
+    assert data["errors"] == []
+    return data
 
 
 def address(phone: str = PHONE) -> dict[str, str]:
@@ -66,7 +60,7 @@ def address(phone: str = PHONE) -> dict[str, str]:
 
 
 def test_customer_created_by_staff_with_consent_is_welcomed_once(
-    staff, run, configure_sms, channel_USD, channel_PLN, settings
+    staff, configure_sms, channel_USD, channel_PLN, settings
 ):
     settings.SALEOR_SMS_BACKEND = "saleor_sms_plugin.backends.locmem.LocmemBackend"
     for channel in (channel_USD, channel_PLN):
@@ -93,7 +87,7 @@ def test_customer_created_by_staff_with_consent_is_welcomed_once(
 
 
 def test_consent_given_in_a_customer_update_is_recorded(
-    staff, run, configure_sms, channel_USD, customer_user
+    staff, configure_sms, channel_USD, customer_user
 ):
     configure_sms(channel_USD)
     customer_user.default_billing_address.phone = PHONE
@@ -113,7 +107,7 @@ def test_consent_given_in_a_customer_update_is_recorded(
 
 
 def test_deleting_a_customer_erases_their_number_and_texts_even_where_the_plugin_is_now_off(
-    staff, run, configure_sms, order_with_mobile, django_capture_on_commit_callbacks, settings
+    staff, configure_sms, order_with_mobile, django_capture_on_commit_callbacks, settings
 ):
     settings.SALEOR_SMS_BACKEND = "saleor_sms_plugin.backends.locmem.LocmemBackend"
     channel = order_with_mobile.channel
