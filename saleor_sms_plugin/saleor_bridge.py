@@ -177,7 +177,8 @@ def authenticate_request(request: HttpRequest) -> Viewer:
             permissions=frozenset(get_permission_names(app.permissions.all())),
         )
     try:
-        user = authenticate(request=request)
+        # Saleor's backends authenticate its own `User`.
+        user = cast("User | None", authenticate(request=request))
     except jwt.PyJWTError as error:
         raise InvalidToken(str(error), type(error).__name__) from error
     if user is None or not user.is_active:
