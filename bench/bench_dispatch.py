@@ -72,7 +72,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--latency", type=float, default=0.1)
-    parser.add_argument("--naive", type=int, default=1000)
+    parser.add_argument("--naive", type=int, default=500)
     parser.add_argument("--naive-schedule", type=int, default=20_000)
     parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
@@ -230,9 +230,10 @@ def bench_dispatch(args: argparse.Namespace, server: Any) -> dict[str, Any]:
     from saleor_sms_plugin.constants import Status
     from saleor_sms_plugin.models import Message
 
-    env = {**os.environ, "SALEOR_SMS_CONCURRENCY": str(args.concurrency)}
+    env = dict(os.environ)
     command = [sys.executable, __file__, "--role", "dispatcher"]
-    command += ["--batch-size", str(args.batch_size), "--redis-db", str(args.redis_db)]
+    command += ["--batch-size", str(args.batch_size), "--concurrency", str(args.concurrency)]
+    command += ["--redis-db", str(args.redis_db)]
     started = time.perf_counter()
     workers = [
         subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
@@ -253,9 +254,11 @@ def bench_dispatch(args: argparse.Namespace, server: Any) -> dict[str, Any]:
 def run_dispatcher(args: argparse.Namespace) -> int:
     """One dispatch process: batches until nothing is due, then its figures as one JSON line."""
     setup_django()
+    from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    settings.SALEOR_SMS_CONCURRENCY = args.concurrency  # concurrent sends inside a batch
     from saleor_sms_plugin import dispatch
 
     rss_start, rss_peak = current_rss_mb(), 0.0
@@ -268,7 +271,7 @@ def run_dispatcher(args: argparse.Namespace) -> int:
         if batch.claimed:
             batches += 1
             sent += batch.sent
-            queries.append(len(captured.captured_queries))
+            queries.append(statements(captured.captured_queries))
             rss_peak = max(rss_peak, current_rss_mb())
             idle_since = None
             continue
@@ -293,6 +296,14 @@ def run_dispatcher(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+def statements(captured: list[dict[str, str]]) -> int:
+    """SQL statements sent, transaction control (BEGIN, COMMIT, ...) aside."""
+    return sum(1 for query in captured if not query["sql"].startswith(TRANSACTION_CONTROL))
 
 
 def server_message_count(server: Any) -> int:
@@ -347,6 +358,7 @@ def start_celery_worker() -> subprocess.Popen[bytes]:
             "saleor_sms_plugin.standalone_celery",
             "worker",
             "--pool=solo",
+            "--quiet",
             "--loglevel=WARNING",
             "--without-gossip",
             "--without-mingle",
@@ -416,7 +428,10 @@ def report(figures: dict[str, Any]) -> None:
         print(f"{label.ljust(width)}  {value}")
     print()
     checks = [
-        ("1,000,000 scheduled in <= 60 s", schedule["seconds"] <= TARGETS["schedule_seconds"]),
+        (
+            "scheduling at 1,000,000 per 60 s or faster",
+            schedule["per_second"] >= 1_000_000 / TARGETS["schedule_seconds"],
+        ),
         (">= 500 texts/s per worker process", min(per_process) >= TARGETS["per_process_rate"]),
         ("memory growth <= 100 MB", growth <= TARGETS["memory_growth_mb"]),
         ("every text sent once", figures["server_total"] == dispatch["sent"] + naive["sent"]),
