@@ -246,3 +246,16 @@ def test_a_failing_store_endpoint_is_retried_not_marked_forwarded(
 
     stored.refresh_from_db()
     assert stored.forwarded_at is None
+
+
+def test_a_stop_sent_through_the_twilio_compatible_server_opts_out(
+    configure_channel, twilio, live_server
+):
+    configure_channel(public_base_url=live_server.url)
+    url = f"{live_server.url}{ROUTE}"
+
+    status, body = twilio.send_inbound(url, SHOPPER, SENDER, "Stop")
+
+    assert status == 200
+    assert "<Response" in body
+    assert shopper().consent == Consent.OPTED_OUT
