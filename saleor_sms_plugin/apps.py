@@ -14,6 +14,11 @@ class SaleorSmsPluginConfig(AppConfig):
 
         post_migrate.connect(register_periodic_tasks, sender=self)
 
+        from .scheduling import stop_offers_after_conversion
+        from .signals import conversion
+
+        conversion.connect(stop_offers_after_conversion, dispatch_uid="sms-stop-offers")
+
         from django.apps import apps
 
         if apps.is_installed("saleor.plugins"):

@@ -272,6 +272,17 @@ def stop_offers(order_id: str, reason: SkipReason = SkipReason.CONVERTED) -> int
     ).update(status=Status.CANCELLED, reason=reason.value, updated_at=timezone.now())
 
 
+def stop_offers_after_conversion(sender: object, message_id: int, **kwargs: object) -> None:
+    """Receiver of `signals.conversion`: a purchase through an offer ends that order's offers."""
+    order_id = (
+        Message.objects.filter(pk=message_id, flow=Flow.POST_PURCHASE_OFFER)
+        .values_list("order_id", flat=True)
+        .first()
+    )
+    if order_id:
+        stop_offers(order_id, SkipReason.CONVERTED)
+
+
 # Shipping -----------------------------------------------------------------------------------
 
 

@@ -1,10 +1,11 @@
 """Post-purchase offers: at most three within 24 hours, stopped by whatever makes them moot."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
-from saleor_sms_plugin import conf, dispatch, handlers
+from saleor_sms_plugin import conf, dispatch, handlers, signals
 from saleor_sms_plugin.backends import locmem
 from saleor_sms_plugin.constants import Flow, SkipReason, Status
 from saleor_sms_plugin.models import Message
@@ -127,6 +128,27 @@ def test_a_purchase_through_an_offer_stops_the_others(offers_on, order_factory):
 
     run_until(PLACED + timedelta(hours=21))
     assert len(locmem.outbox) == 1
+
+
+def test_a_conversion_recorded_on_an_offer_stops_the_others(offers_on, order_factory):
+    order = place(order_factory)
+    run_until(PLACED + timedelta(minutes=15))
+    [first] = [m for m in offers(order) if m.step == 1]
+
+    signals.conversion.send(
+        sender=Message,
+        message_id=first.pk,
+        order_id="new-order",
+        revenue=Decimal("20"),
+        currency="PLN",
+        converted_at=PLACED + timedelta(minutes=30),
+    )
+
+    assert sorted((m.step, m.status, m.reason) for m in offers(order)) == [
+        (1, Status.SENT, ""),
+        (2, Status.CANCELLED, SkipReason.CONVERTED),
+        (3, Status.CANCELLED, SkipReason.CONVERTED),
+    ]
 
 
 def test_an_opt_out_stops_the_offers(offers_on, order_factory):
