@@ -73,7 +73,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--naive", type=int, default=500)
-    parser.add_argument("--naive-schedule", type=int, default=20_000)
+    parser.add_argument("--naive-schedule", type=int, default=5_000)
     parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     return parser.parse_args()
