@@ -52,6 +52,8 @@ class OrderSnapshot:
     shipping_address: AddressSnapshot | None = None
     lines: tuple[OrderLineSnapshot, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
+    # The checkout the order was placed from (Saleor's `Order.checkout_token`), if any.
+    checkout_token: str = ""
     # The ordering customer's own metadata (empty for guests): a consent source.
     customer_metadata: dict[str, str] = field(default_factory=dict)
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from . import consent, flows, privacy, scheduling
+from . import consent, flows, links, privacy, scheduling
 from .conf import ChannelSettings, get_channel_settings
 from .constants import Consent, SkipReason, Status
 from .dispatch import cancel_pending
@@ -24,8 +24,10 @@ logger = logging.getLogger(__name__)
 def on_order_placed(order: OrderSnapshot) -> list[Message]:
     """Schedule the texts a new order triggers; texts due now go out once the order commits.
 
-    A new order stops the customer's pending offers and win-back texts of earlier orders.
+    A new order stops the customer's pending offers and win-back texts of earlier orders; one
+    placed from an offer link's checkout counts as that text's conversion first.
     """
+    links.record_conversion(order)
     channel = get_channel_settings(order.channel_slug)
     if channel is None or not channel.active:
         return []

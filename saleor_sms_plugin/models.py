@@ -183,3 +183,62 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"reply {self.provider_id}"
+
+
+class OfferLink(models.Model):
+    """The link in one text: what it opens, until when, and the checkout it made.
+
+    The URL carries `key` (128 random bits) with a signature over it (see links.py); nothing
+    personal. The shopper's details are read from the message when the link is opened.
+    """
+
+    key = models.CharField(max_length=22, unique=True)
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="offer_link")
+    channel_slug = models.SlugField(max_length=255, db_index=False)
+    # The configured offer it opens; empty for a plain link to the store.
+    offer_id = models.CharField(max_length=64, blank=True)
+    # The shared code, or the code drawn for this recipient.
+    voucher_code = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField()
+    # The checkout the last click made, reused while it is open, and its lines.
+    checkout_id = models.CharField(max_length=255, blank=True)
+    checkout_token = models.CharField(max_length=64, blank=True)
+    checkout_lines = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["checkout_token"],
+                name="sms_link_checkout",
+                condition=~Q(checkout_token=""),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"link of message {self.message_id}"
+
+
+class LinkClick(models.Model):
+    """One opening of a link: when, and on what kind of device (never the address)."""
+
+    link = models.ForeignKey(OfferLink, on_delete=models.CASCADE, related_name="clicks")
+    clicked_at = models.DateTimeField()
+    device = models.CharField(max_length=16)
+
+    def __str__(self) -> str:
+        return f"click on {self.link_id} at {self.clicked_at:%Y-%m-%d %H:%M}"
+
+
+class Conversion(models.Model):
+    """An order placed from a checkout that a link made: once per order."""
+
+    order_id = models.CharField(max_length=64, unique=True)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="conversions")
+    link = models.ForeignKey(OfferLink, null=True, on_delete=models.SET_NULL, related_name="+")
+    revenue = models.DecimalField(max_digits=20, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    converted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} through message {self.message_id}"

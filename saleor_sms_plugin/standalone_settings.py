@@ -60,3 +60,12 @@ LOGGING = {
 # bundled Twilio-compatible server.
 SALEOR_SMS_TWILIO_API_URL = os.environ.get("SALEOR_SMS_TWILIO_API_URL") or None
 SALEOR_SMS_BACKEND = os.environ.get("SALEOR_SMS_BACKEND") or None
+
+# Offer links count clicks per client here (rate limiting); Saleor configures its own cache.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("SMS_CACHE_URL", "redis://127.0.0.1:6379/1"),
+        "KEY_PREFIX": "saleor-sms",
+    }
+}

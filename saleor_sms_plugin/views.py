@@ -18,11 +18,13 @@ from twilio.twiml.messaging_response import MessagingResponse
 from . import callbacks, inbound
 from .conf import ChannelSettings, get_channel_settings
 from .graphql.views import serve as graphql_endpoint
+from .offer_pages import link_click, offer_choice
 from .stats_page import stats_page
 
 logger = logging.getLogger(__name__)
 
-ChannelView = Callable[[HttpRequest, ChannelSettings], HttpResponse]
+# Views take the request and the channel, and the route's named groups as keyword arguments.
+ChannelView = Callable[..., HttpResponse]
 
 
 def twilio_signature_valid(request: HttpRequest, channel: ChannelSettings) -> bool:
@@ -70,6 +72,8 @@ CHANNEL_ROUTES: list[tuple[re.Pattern[str], ChannelView]] = [
     (re.compile(r"^twilio/inbound/?$"), twilio_inbound),
     (re.compile(r"^graphql/?$"), graphql_endpoint),
     (re.compile(r"^stats/?$"), stats_page),
+    (re.compile(r"^l/(?P<token>[^/]*)/?$"), link_click),
+    (re.compile(r"^l/(?P<token>[^/]*)/choose/?$"), offer_choice),
 ]
 
 
@@ -77,9 +81,10 @@ CHANNEL_ROUTES: list[tuple[re.Pattern[str], ChannelView]] = [
 def channel_route(request: HttpRequest, channel_slug: str, path: str) -> HttpResponse:
     """Dispatch a request for one channel's route to its view."""
     for pattern, view in CHANNEL_ROUTES:
-        if pattern.match(path):
+        match = pattern.match(path)
+        if match:
             channel = get_channel_settings(channel_slug)
             if channel is None:
                 return HttpResponseNotFound("unknown channel")
-            return view(request, channel)
+            return view(request, channel, **match.groupdict())
     return HttpResponseNotFound("unknown route")
