@@ -206,3 +206,39 @@ def test_a_failure_in_the_plugin_never_fails_the_shoppers_checkout(
     assert not Message.objects.exists()
     assert twilio.messages == []
     assert "could not handle Saleor's order_created" in caplog.text
+
+
+ORDER_CANCEL = """
+mutation ($id: ID!) { orderCancel(id: $id) { errors { field message } } }
+"""
+
+
+def test_cancelling_an_order_cancels_its_pending_texts(
+    order_with_mobile,
+    configure_sms,
+    locmem_backend,
+    staff_api_client,
+    permission_group_manage_orders,
+    django_capture_on_commit_callbacks,
+):
+    configure_sms(
+        order_with_mobile.channel,
+        flow_thank_you_enabled=True,
+        thank_you_with_confirmation=False,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        get_plugins_manager(allow_replica=False).order_created(order_with_mobile)
+    thank_you = Message.objects.get(flow=Flow.THANK_YOU)
+    assert thank_you.status == Status.SCHEDULED
+    permission_group_manage_orders.user_set.add(staff_api_client.user)
+
+    content = get_graphql_content(
+        staff_api_client.post_graphql(
+            ORDER_CANCEL, {"id": graphene.Node.to_global_id("Order", order_with_mobile.pk)}
+        )
+    )
+
+    assert content["data"]["orderCancel"]["errors"] == []
+    thank_you.refresh_from_db()
+    assert thank_you.status == Status.CANCELLED
+    assert Message.objects.get(flow=Flow.ORDER_CONFIRMATION).status == Status.SENT
