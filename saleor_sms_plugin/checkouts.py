@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import itertools
 import secrets
@@ -225,7 +226,8 @@ class LocmemCheckoutGateway:
         voucher = store.vouchers.get(voucher_code)
         token = str(uuid.uuid4())
         checkout = LocmemCheckout(
-            id=f"Checkout:{token}",
+            # Shaped like Saleor's global ids, which the storefront takes in `?checkout=`.
+            id=base64.b64encode(f"Checkout:{token}".encode()).decode(),
             token=token,
             channel_slug=channel_slug,
             email=email,

@@ -37,7 +37,7 @@ from .checkouts import CheckoutError, CheckoutRef, get_gateway
 from .constants import SkipReason, Status
 from .events import AddressSnapshot, OrderSnapshot
 from .models import Conversion, LinkClick, Message, OfferLink
-from .offers import DiscountType, Offer, OfferKind, offer_by_id, offer_for
+from .offers import OFFER_FLOWS, DiscountType, Offer, OfferKind, offer_by_id, offer_for
 from .signals import conversion, link_clicked
 from .texts import format_date, format_discount, format_money
 
@@ -147,6 +147,8 @@ def offer_variables(
     A step without an offer still gets a tracked link to the store when the channel has a
     store URL. Nothing without a public base URL: there is no address to link to.
     """
+    if message.flow not in OFFER_FLOWS or message.pk is None:
+        return {}
     offer = offer_for(channel_offers(channel), message.flow, message.step)
     if not channel.public_base_url or (offer is None and not store_url(channel, "")):
         return {}

@@ -393,3 +393,118 @@ def docs_example() -> Iterator[Callable[[str], dict[str, Any]]]:
     for flow in registry.registered_flows():
         if flow.name not in flows_before:
             registry.unregister_flow(flow.name)
+
+
+# Offer links --------------------------------------------------------------------------------
+
+STOREFRONT = "https://shop.example.com"
+CHECKOUT_URL_TEMPLATE = STOREFRONT + "/{channel}/{language}/checkout?checkout={checkout_id}"
+MUG_VARIANT = "UHJvZHVjdFZhcmlhbnQ6Mg=="
+CAP_VARIANT = "UHJvZHVjdFZhcmlhbnQ6Mw=="
+SOCKS_VARIANT = "UHJvZHVjdFZhcmlhbnQ6NA=="
+UNIQUE_VOUCHER = "Vm91Y2hlcjo3"
+OFFERS: list[dict[str, Any]] = [
+    {
+        "id": "thanks15",
+        "flow": "post_purchase_offer",
+        "step": 1,
+        "kind": "voucher",
+        "discount_type": "percentage",
+        "discount_value": 15,
+        "voucher_code": "THANKS15",
+    },
+    {
+        "id": "pick-one",
+        "flow": "post_purchase_offer",
+        "step": 2,
+        "kind": "choice",
+        "discount_type": "percentage",
+        "discount_value": 20,
+        "voucher_id": UNIQUE_VOUCHER,
+        "products": [MUG_VARIANT, CAP_VARIANT, SOCKS_VARIANT],
+    },
+    {
+        "id": "mug-deal",
+        "flow": "post_purchase_offer",
+        "step": 3,
+        "kind": "products",
+        "discount_type": "fixed",
+        "discount_value": "5",
+        "voucher_code": "FIVEOFF",
+        "products": [MUG_VARIANT],
+        "lifetime_days": 1,
+    },
+]
+
+
+@pytest.fixture
+def link_cache(settings: Any) -> Iterator[Any]:
+    """Click rate limits counted in the real Redis (SMS_TEST_REDIS_DB), emptied around a test."""
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:6379/{_redis_db()}",
+            "KEY_PREFIX": "sms-test",
+        }
+    }
+    cache.clear()
+    yield cache
+    cache.clear()
+
+
+@pytest.fixture
+def checkout_store(settings: Any) -> Iterator[Any]:
+    """The in-memory checkout gateway with four products and the offers' vouchers."""
+    from saleor_sms_plugin import checkouts
+    from saleor_sms_plugin.offers import DiscountType
+
+    settings.SALEOR_SMS_CHECKOUT_GATEWAY = checkouts.LOCMEM_GATEWAY
+    store = checkouts.store
+    store.clear()
+    for variant, name, usd, pln in (
+        (TEE_VARIANT, "Tee", "20.00", "80.00"),
+        (MUG_VARIANT, "Enamel mug", "12.00", "49.00"),
+        (CAP_VARIANT, "Canvas cap", "18.50", "75.00"),
+        (SOCKS_VARIANT, "Wool socks", "9.90", "39.00"),
+    ):
+        store.add_product(
+            checkouts.CatalogueProduct(variant, name, {"USD": Decimal(usd), "PLN": Decimal(pln)})
+        )
+    store.channel_currencies.update({"default-channel": "USD", "channel-pln": "PLN"})
+    store.vouchers["THANKS15"] = checkouts.Discount(DiscountType.PERCENTAGE, Decimal(15))
+    store.vouchers["FIVEOFF"] = checkouts.Discount(DiscountType.FIXED, Decimal(5))
+    store.voucher_sources[UNIQUE_VOUCHER] = checkouts.Discount(DiscountType.PERCENTAGE, Decimal(20))
+    yield store
+    store.clear()
+
+
+def offer_channel_values(**overrides: Any) -> dict[str, Any]:
+    """Configuration with post-purchase offers on, and links leading to the storefront."""
+    import json
+
+    values: dict[str, Any] = {
+        conf.flow_switch(Flow.ORDER_CONFIRMATION): False,
+        conf.flow_switch(Flow.OPT_IN_CONFIRMATION): False,
+        conf.flow_switch(Flow.POST_PURCHASE_OFFER): True,
+        conf.PUBLIC_BASE_URL: "https://api.example.com",
+        conf.CHECKOUT_URL_TEMPLATE: CHECKOUT_URL_TEMPLATE,
+        conf.STORE_URL: STOREFRONT + "/{channel}/{language}/",
+        conf.OFFERS: json.dumps(OFFERS),
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.fixture
+def offers_channel(
+    configure_channel: Callable[..., ChannelConfiguration], checkout_store: Any, link_cache: Any
+) -> Callable[..., ChannelConfiguration]:
+    """Configure a channel for offer links (keyword arguments override values)."""
+
+    def configure(slug: str = "default-channel", **overrides: Any) -> ChannelConfiguration:
+        return configure_channel(slug, **offer_channel_values(**overrides))
+
+    configure()
+    return configure
