@@ -51,17 +51,23 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     configure_channel(args)
     figures: dict[str, Any] = {"args": vars(args), "cpus": os.cpu_count()}
-    figures["schedule"] = bench_scheduling(args)
-    figures["schedule_naive"] = bench_scheduling_row_by_row(args)
+    figures["schedule"] = progress("schedule", bench_scheduling(args))
+    figures["schedule_naive"] = progress("schedule_naive", bench_scheduling_row_by_row(args))
     from saleor_sms_plugin.testing import TwilioServer
 
     with TwilioServer(accounts={ACCOUNT_SID: AUTH_TOKEN}, latency=args.latency) as server:
         os.environ["SALEOR_SMS_TWILIO_API_URL"] = server.base_url
-        figures["dispatch"] = bench_dispatch(args, server)
-        figures["naive"] = bench_naive(args, server)
+        figures["dispatch"] = progress("dispatch", bench_dispatch(args, server))
+        figures["naive"] = progress("naive", bench_naive(args, server))
         figures["server_total"] = server_message_count(server)
     report(figures)
     return 0
+
+
+def progress(phase: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Print a phase's figures as soon as it ends (a long run keeps what it measured)."""
+    print(f"{phase}: {json.dumps(result, default=str)}", flush=True)
+    return result
 
 
 def parse_args() -> argparse.Namespace:
