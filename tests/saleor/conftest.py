@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 
 
 def saleor_environment_problem() -> str | None:
@@ -33,6 +33,8 @@ class SkippedModule(pytest.Module):
 
 
 class SaleorOnly(pytest.Item):
+    """Stands for a module of Saleor tests, and skips saying why."""
+
     def runtest(self) -> None:
         pytest.skip(saleor_environment_problem() or "")
 
@@ -80,8 +82,8 @@ if saleor_environment_problem() is None:
     # Saleor reads through a replica connection; in tests it is the writer's connection under
     # a second alias, and test cases may use both.
     django.test.TransactionTestCase.databases = {
-        settings.DATABASE_CONNECTION_DEFAULT_NAME,
-        settings.DATABASE_CONNECTION_REPLICA_NAME,
+        django_settings.DATABASE_CONNECTION_DEFAULT_NAME,
+        django_settings.DATABASE_CONNECTION_REPLICA_NAME,
     }
     django.test.TestCase.databases = django.test.TransactionTestCase.databases
     prepare_test_db_connections()
@@ -94,9 +96,8 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     """SMS_SALEOR_TEST_DATABASE_NAME names the test database (default: Django's test_<name>)."""
     name = os.environ.get("SMS_SALEOR_TEST_DATABASE_NAME")
     if name:
-        settings.DATABASES[settings.DATABASE_CONNECTION_DEFAULT_NAME].setdefault("TEST", {})[
-            "NAME"
-        ] = name
+        default = django_settings.DATABASES[django_settings.DATABASE_CONNECTION_DEFAULT_NAME]
+        default.setdefault("TEST", {})["NAME"] = name
 
 
 @pytest.fixture(autouse=True)
