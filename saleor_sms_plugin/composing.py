@@ -9,8 +9,9 @@ from typing import Any
 from .conf import ChannelSettings
 from .constants import TRANSACTIONAL_FLOWS, Flow
 from .flows import text_variant
+from .links import offer_variables
 from .models import Message
-from .texts import choose_language, count_segments, format_money, render_text
+from .texts import choose_language, count_segments, format_money, render_text, transliterate
 
 
 @dataclass
@@ -60,9 +61,15 @@ def message_variables(message: Message, channel: ChannelSettings, language: str)
 def compose(message: Message, channel: ChannelSettings) -> MessageDraft:
     """The rendered text of a message, with the opt-out line on marketing texts."""
     if message.flow == Flow.CUSTOM and message.body:
-        return MessageDraft(body=message.body, language=message.language or "en")
+        return MessageDraft(
+            body=for_sending(message.body, channel), language=message.language or "en"
+        )
     language = message_language(message, channel)
-    variables = message_variables(message, channel, language)
+    # The text's own context variables win over the offer's.
+    variables = {
+        **offer_variables(message, channel, language),
+        **message_variables(message, channel, language),
+    }
     key = text_key(message)
     body = render_text(key, language, variables, override=channel.text_override(key))
     for extra in message.context.get("append_texts", []):  # e.g. a thank-you riding along
@@ -74,7 +81,12 @@ def compose(message: Message, channel: ChannelSettings) -> MessageDraft:
             "opt_out_line", language, variables, override=channel.text_override("opt_out_line")
         )
         body = f"{body}\n{opt_out}"
-    return MessageDraft(body=body, language=language)
+    return MessageDraft(body=for_sending(body, channel), language=language)
+
+
+def for_sending(body: str, channel: ChannelSettings) -> str:
+    """Typographic look-alikes give way to their GSM-7 twins, unless the channel turned it off."""
+    return transliterate(body) if channel.transliterates_look_alikes else body
 
 
 def segment_figures(body: str) -> tuple[str, int]:

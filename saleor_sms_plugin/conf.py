@@ -20,6 +20,7 @@ from django.utils.module_loading import import_string
 
 from . import texts
 from .constants import Flow
+from .offers import OfferProblem, parse_offers
 from .phones import is_e164
 
 PLUGIN_ID = "saleor_sms_plugin.sms"
@@ -146,6 +147,10 @@ REPLY_TO_KEYWORDS = "reply_to_keywords"
 REPLY_TO_STOP = "reply_to_stop"
 PRICE_PER_SEGMENT = "price_per_segment"
 STATS_PAGE = "stats_page"
+CHECKOUT_URL_TEMPLATE = "checkout_url_template"
+STORE_URL = "store_url"
+OFFER_LINK_LIFETIME_DAYS = "offer_link_lifetime_days"
+OFFERS = "offers"
 
 # Routes under /plugins/channel/<channel>/<PLUGIN_ID>/ for store staff.
 GRAPHQL_PATH = "graphql/"
@@ -399,6 +404,84 @@ REPORTING_FIELDS: list[ConfigField] = [
 ]
 
 
+URL_PLACEHOLDERS = ("{channel}", "{language}", "{checkout_id}", "{checkout_token}")
+_PLACEHOLDER_RE = re.compile(r"{[^{}]*}")
+
+
+def _url_template(required: tuple[str, ...], allowed: tuple[str, ...]) -> Parser:
+    def parse(value: Any) -> str:
+        template = _text(value)
+        if not template:
+            return template
+        _http_url(template.replace("{", "").replace("}", ""))
+        for placeholder in _PLACEHOLDER_RE.findall(template):
+            if placeholder not in allowed:
+                raise ValueError(
+                    f"has an unknown placeholder {placeholder}; known: {', '.join(allowed)}"
+                )
+        for placeholder in required:
+            if placeholder not in template:
+                raise ValueError(
+                    f"must contain {placeholder}, e.g. "
+                    "https://shop.example.com/{channel}/{language}/checkout?checkout={checkout_id}"
+                )
+        return template
+
+    return parse
+
+
+def _offers(value: Any) -> tuple[Any, ...]:
+    try:
+        return parse_offers(value)
+    except OfferProblem as problem:
+        raise ValueError(str(problem)) from None
+
+
+OFFER_FIELDS: list[ConfigField] = [
+    ConfigField(
+        CHECKOUT_URL_TEMPLATE,
+        FieldType.STRING,
+        "",
+        "Storefront checkout URL",
+        "Where an offer link opens the prefilled checkout, e.g. https://shop.example.com/"
+        "{channel}/{language}/checkout?checkout={checkout_id}. Placeholders: "
+        + ", ".join(URL_PLACEHOLDERS),
+        _url_template(("{checkout_id}",), URL_PLACEHOLDERS),
+    ),
+    ConfigField(
+        STORE_URL,
+        FieldType.STRING,
+        "",
+        "Store home URL",
+        "Linked from the page shown for an expired or unknown link, e.g. "
+        "https://shop.example.com/{channel}/{language}. Placeholders: {channel}, {language}",
+        _url_template((), URL_PLACEHOLDERS[:2]),
+    ),
+    ConfigField(
+        OFFER_LINK_LIFETIME_DAYS,
+        FieldType.STRING,
+        "7",
+        "Offer links work for (days)",
+        "After this many days from the text, a link shows an expired page; an offer may set "
+        "its own lifetime_days.",
+        _count(1, 365),
+    ),
+    ConfigField(
+        OFFERS,
+        FieldType.MULTILINE,
+        "",
+        "Offers (JSON)",
+        'A JSON list; each offer attaches to a flow\'s text: {"id": "thanks15", "flow": '
+        '"post_purchase_offer", "step": 1, "kind": "voucher", "discount_type": "percentage", '
+        '"discount_value": 15, "voucher_code": "THANKS15"}. kind: voucher, products, choice, '
+        "mystery; discount_type: percentage, fixed, free_shipping; voucher_code (shared) or "
+        "voucher_id (a unique code per recipient); products: product or variant ids. See "
+        "docs/offers.md.",
+        _offers,
+    ),
+]
+
+
 def text_override(key: str) -> str:
     """The name of the field that overrides a shipped text."""
     return f"text_{key}"
@@ -417,12 +500,30 @@ def _template_parser(key: str) -> Parser:
     return parse
 
 
+TRANSLITERATE_LOOK_ALIKES = "transliterate_look_alikes"
+
+
 def text_fields() -> list[ConfigField]:
-    """One optional override per shipped text, validated when the admin saves."""
-    fields = []
+    """The look-alike switch, then one optional override per shipped text, validated on save."""
+    fields = [
+        ConfigField(
+            TRANSLITERATE_LOOK_ALIKES,
+            FieldType.BOOLEAN,
+            True,
+            "Keep texts in GSM-7",
+            "Replace curly quotes, long dashes, special spaces and the ellipsis with their plain "
+            "twins before sending. One such character turns a text into Unicode (UCS-2): 70 "
+            "characters a segment instead of 160. Letters are never changed.",
+            _boolean,
+        )
+    ]
+    sample_values = texts.sample_variables("en", "USD")
+    opt_out = texts.render_text("opt_out_line", "en", sample_values)
     for key in texts.TEXT_KEYS:
         english = texts.default_text(key, "en")
-        sample = texts.render_text(key, "en", texts.sample_variables("en", "USD"))
+        sample = texts.render_text(key, "en", sample_values)
+        if texts.carries_opt_out_line(key):
+            sample = f"{sample}\n{opt_out}"
         info = texts.count_segments(sample)
         variables = ", ".join("{{ " + name + " }}" for name in texts.allowed_variables(key))
         fields.append(
@@ -432,7 +533,8 @@ def text_fields() -> list[ConfigField]:
                 "",
                 "Text: " + key.replace("_", " "),
                 f"Empty: the shipped text in the shopper's language. Variables: {variables}. "
-                f"English default ({info.encoding}, {info.segments} segment(s) with sample "
+                + ("The opt-out line is added below. " if texts.carries_opt_out_line(key) else "")
+                + f"English default ({info.encoding}, {info.segments} segment(s) with sample "
                 f"values): {english}",
                 _template_parser(key),
             )
@@ -480,6 +582,7 @@ FIELDS: list[ConfigField] = [
     ),
     *SCHEDULE_FIELDS,
     *REPORTING_FIELDS,
+    *OFFER_FIELDS,
     *text_fields(),
 ]
 
@@ -516,6 +619,10 @@ def _cross_field_errors(parsed: Mapping[str, Any]) -> dict[str, str]:
         for name in (AUTH_TOKEN, SENDER):
             if name in parsed and not parsed[name]:
                 errors[name] = "is required when an Account SID is set"
+    if parsed.get(OFFERS):
+        for name in (PUBLIC_BASE_URL, CHECKOUT_URL_TEMPLATE):
+            if name in parsed and not parsed[name]:
+                errors[name] = "is required when offers are configured"
     return errors
 
 
@@ -579,6 +686,10 @@ class ChannelSettings:
     def text_override(self, key: str) -> str | None:
         """The channel's own template for a text key, if the admin wrote one."""
         return self.values.get(text_override(key)) or None
+
+    @property
+    def transliterates_look_alikes(self) -> bool:
+        return bool(self.values.get(TRANSLITERATE_LOOK_ALIKES, True))
 
     def route_url(self, path: str) -> str:
         """Absolute URL of one of the plugin's routes for this channel ('' without a base URL)."""

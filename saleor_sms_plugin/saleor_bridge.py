@@ -5,10 +5,17 @@ With `plugin.py`, the only module that imports Saleor.
 
 from __future__ import annotations
 
+import binascii
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
+import graphene
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import transaction
 from django.http import HttpRequest
 from saleor.account.models import User
 from saleor.channel.models import Channel
@@ -16,6 +23,7 @@ from saleor.plugins.models import PluginConfiguration
 from saleor.site.models import Site
 
 from .auth import ANONYMOUS, InvalidToken, Viewer, ViewerKind
+from .checkouts import CheckoutError, CheckoutRef, Discount, OfferedProduct, UnknownVoucher
 from .conf import PLUGIN_ID, ChannelSettings, values_from_configuration
 from .events import (
     AddressSnapshot,
@@ -24,10 +32,13 @@ from .events import (
     OrderLineSnapshot,
     OrderSnapshot,
 )
+from .offers import Offer, OfferKind, discounted
 
 if TYPE_CHECKING:
     from saleor.account.models import Address
     from saleor.order.models import Fulfillment, Order
+
+logger = logging.getLogger(__name__)
 
 
 def address_snapshot(address: Address | None) -> AddressSnapshot | None:
@@ -73,6 +84,7 @@ def order_snapshot(order: Order) -> OrderSnapshot:
             for line in order.lines.all()
         ),
         metadata=dict(order.metadata or {}),
+        checkout_token=str(order.checkout_token or ""),
         customer_metadata=dict(user.metadata or {}) if user else {},
     )
 
@@ -192,3 +204,267 @@ def authenticate_request(request: HttpRequest) -> Viewer:
         if user.is_staff
         else frozenset(),
     )
+
+
+# Offer links: checkouts and vouchers ------------------------------------------------------
+
+
+class SaleorCheckoutGateway:
+    """Offer-link checkouts made with Saleor's own code (`checkouts.CheckoutGateway`).
+
+    A checkout is built the way `checkoutCreate` builds one (lines with stock reservations,
+    address copies, metadata, gift rewards, the CHECKOUT_CREATED event) and gets its voucher
+    the way `checkoutAddPromoCode` adds one, so the discount is in the checkout's total.
+    """
+
+    def create_checkout(
+        self,
+        channel_slug: str,
+        email: str,
+        shipping_address: AddressSnapshot | None,
+        billing_address: AddressSnapshot | None,
+        language: str,
+        lines: Sequence[str],
+        voucher_code: str,
+        metadata: Mapping[str, str],
+    ) -> CheckoutRef:
+        from saleor.checkout.actions import call_checkout_event
+        from saleor.checkout.models import Checkout
+        from saleor.checkout.utils import create_checkout_metadata
+        from saleor.core.utils.country import get_active_country
+        from saleor.core.utils.metadata_manager import MetadataItem, MetadataItemCollection
+        from saleor.graphql.checkout.mutations.utils import (
+            apply_gift_reward_if_applicable_on_checkout_creation,
+        )
+        from saleor.plugins.manager import get_plugins_manager
+        from saleor.webhook.event_types import WebhookEventAsyncType
+
+        channel = Channel.objects.filter(slug=channel_slug, is_active=True).first()
+        if channel is None:
+            raise CheckoutError(f"no active channel {channel_slug!r}")
+        with transaction.atomic():
+            shipping, billing = _saleor_address(shipping_address), _saleor_address(billing_address)
+            checkout = Checkout(
+                channel=channel,
+                email=email or None,
+                currency=channel.currency_code,
+                language_code=language or settings.LANGUAGE_CODE,
+                shipping_address=shipping,
+                billing_address=billing,
+            )
+            checkout.set_country(get_active_country(channel, shipping, billing))
+            checkout.save()
+            _add_lines(checkout, channel, _sellable_variants(channel, lines, checkout.country.code))
+            create_checkout_metadata(
+                checkout,
+                metadata=MetadataItemCollection(
+                    [MetadataItem(key, value) for key, value in metadata.items()]
+                ),
+                private_metadata=None,
+            )
+            apply_gift_reward_if_applicable_on_checkout_creation(checkout)
+            manager = get_plugins_manager(allow_replica=False)
+            if voucher_code:
+                _add_voucher(manager, checkout, voucher_code)
+            call_checkout_event(manager, WebhookEventAsyncType.CHECKOUT_CREATED, checkout)
+        return CheckoutRef(
+            graphene.Node.to_global_id("Checkout", checkout.token), str(checkout.token)
+        )
+
+    def checkout_is_open(self, token: str) -> bool:
+        from saleor.checkout.models import Checkout
+
+        try:
+            return Checkout.objects.filter(token=uuid.UUID(token)).exists()
+        except ValueError:
+            return False
+
+    def draw_unique_voucher_code(self, voucher_ref: str) -> str:
+        from saleor.core.utils.promo_code import generate_promo_code
+        from saleor.discount.models import Voucher, VoucherCode
+
+        voucher = Voucher.objects.filter(pk=_pk_of(voucher_ref, "Voucher")).first()
+        if voucher is None:
+            raise UnknownVoucher(voucher_ref)
+        return VoucherCode.objects.create(voucher=voucher, code=generate_promo_code()).code
+
+    def offered_products(
+        self, channel_slug: str, product_refs: Sequence[str], discount: Discount
+    ) -> list[OfferedProduct]:
+        from saleor.product.models import ProductVariantChannelListing
+
+        channel = Channel.objects.filter(slug=channel_slug, is_active=True).first()
+        if channel is None:
+            return []
+        variants = _sellable_variants(channel, product_refs, channel.default_country.code)
+        listings = {
+            listing.variant_id: listing
+            for listing in ProductVariantChannelListing.objects.filter(
+                channel=channel, variant__in=variants
+            )
+        }
+        offer = Offer("", "", OfferKind.CHOICE, discount.type, discount.value)
+        offered = []
+        for ref, variant in _variants_by_ref(product_refs, variants):
+            listing = listings[variant.pk]
+            price = listing.discounted_price_amount or listing.price_amount
+            offered.append(
+                OfferedProduct(
+                    ref=ref,
+                    variant_id=graphene.Node.to_global_id("ProductVariant", variant.pk),
+                    name=_product_name(variant),
+                    price=price,
+                    offered_price=discounted(price, offer),
+                    currency=listing.currency,
+                    image_url=_image_url(variant.product),
+                )
+            )
+        return offered
+
+
+def _pk_of(ref: str, *types: str) -> str:
+    """The database id inside a GraphQL id of one of `types` ('' for anything else)."""
+    try:
+        kind, pk = graphene.Node.from_global_id(ref)
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error):
+        return ""
+    return pk if kind in types and pk.isdigit() else ""
+
+
+def _saleor_address(address: AddressSnapshot | None) -> Address | None:
+    from saleor.account.models import Address
+
+    if address is None or not address.country:
+        return None
+    return Address.objects.create(
+        first_name=address.first_name,
+        last_name=address.last_name,
+        company_name=address.company_name,
+        street_address_1=address.street_address_1,
+        street_address_2=address.street_address_2,
+        city=address.city,
+        postal_code=address.postal_code,
+        country=address.country,
+        country_area=address.country_area,
+        phone=address.phone,
+    )
+
+
+def _sellable_variants(channel: Channel, refs: Sequence[str], country: str) -> list[Any]:
+    """The variants of product or variant ids that the channel sells and has in stock,
+    checked with the validations of Saleor's checkout mutations; the others are left out."""
+    from django.core.exceptions import ValidationError
+    from saleor.graphql.checkout.mutations.utils import (
+        check_lines_quantity,
+        get_not_available_variants_for_purchase,
+        get_not_published_variants,
+    )
+    from saleor.product.models import Product, ProductVariant
+    from saleor.warehouse.reservations import is_reservation_enabled
+
+    variant_pks = [int(pk) for ref in refs if (pk := _pk_of(ref, "ProductVariant"))]
+    product_pks = [int(pk) for ref in refs if (pk := _pk_of(ref, "Product"))]
+    for product in Product.objects.filter(pk__in=product_pks).select_related("default_variant"):
+        if product.default_variant_id:
+            variant_pks.append(product.default_variant_id)
+    ids = set(
+        ProductVariant.objects.filter(
+            pk__in=variant_pks,
+            channel_listings__channel=channel,
+            channel_listings__price_amount__isnull=False,
+        ).values_list("pk", flat=True)
+    )
+    ids -= get_not_available_variants_for_purchase(ids, channel.pk)[0]
+    ids -= get_not_published_variants(ids, channel.pk)[0]
+    site = Site.objects.get_current()
+    sellable = []
+    for variant in ProductVariant.objects.filter(pk__in=ids).select_related("product"):
+        try:
+            check_lines_quantity(
+                [variant],
+                [1],
+                country,
+                channel.slug,
+                site.settings.limit_quantity_per_checkout,
+                check_reservations=is_reservation_enabled(site.settings),
+                calculate_stocks_with_shipping_zones=(
+                    site.settings.use_legacy_shipping_zone_stock_availability
+                ),
+            )
+        except ValidationError:
+            continue
+        sellable.append(variant)
+    return [variant for _, variant in _variants_by_ref(refs, sellable)]
+
+
+def _variants_by_ref(refs: Sequence[str], variants: Sequence[Any]) -> list[tuple[str, Any]]:
+    """(ref, variant) in the order of `refs`, each variant once."""
+    by_pk = {str(variant.pk): variant for variant in variants}
+    by_product = {str(variant.product_id): variant for variant in variants}
+    pairs: list[tuple[str, Any]] = []
+    seen: set[str] = set()
+    for ref in refs:
+        variant = by_pk.get(_pk_of(ref, "ProductVariant")) or by_product.get(_pk_of(ref, "Product"))
+        if variant is not None and str(variant.pk) not in seen:
+            seen.add(str(variant.pk))
+            pairs.append((ref, variant))
+    return pairs
+
+
+def _add_lines(checkout: Any, channel: Channel, variants: Sequence[Any]) -> None:
+    from saleor.checkout.utils import add_variants_to_checkout
+    from saleor.graphql.checkout.mutations.utils import CheckoutLineData
+    from saleor.warehouse.reservations import get_reservation_length
+
+    if not variants:
+        return
+    site = Site.objects.get_current()
+    add_variants_to_checkout(
+        checkout,
+        list(variants),
+        [
+            CheckoutLineData(variant_id=str(v.pk), quantity=1, quantity_to_update=True)
+            for v in variants
+        ],
+        channel,
+        reservation_length=get_reservation_length(site=site, user=None),
+        calculate_stocks_with_shipping_zones=site.settings.use_legacy_shipping_zone_stock_availability,
+    )
+
+
+def _add_voucher(manager: Any, checkout: Any, code: str) -> None:
+    """Apply a voucher code as `checkoutAddPromoCode` does; a code that cannot apply is left
+    off (the shopper still gets the checkout)."""
+    from django.core.exceptions import ValidationError
+    from saleor.checkout.fetch import fetch_checkout_info, fetch_checkout_lines
+    from saleor.checkout.utils import add_promo_code_to_checkout, invalidate_checkout
+    from saleor.graphql.checkout.mutations.utils import (
+        mark_checkout_deliveries_as_stale_if_needed,
+    )
+
+    lines, _ = fetch_checkout_lines(checkout)
+    checkout_info = fetch_checkout_info(checkout, lines, manager)
+    try:
+        add_promo_code_to_checkout(manager, checkout_info, lines, code)
+    except ValidationError as error:
+        logger.warning(
+            "Voucher code %s does not apply to checkout %s: %s", code, checkout.pk, error
+        )
+        return
+    fields = mark_checkout_deliveries_as_stale_if_needed(checkout, lines)
+    fields += invalidate_checkout(
+        checkout_info, lines, manager, recalculate_discount=False, save=False
+    )
+    checkout.save(update_fields=fields)
+
+
+def _product_name(variant: Any) -> str:
+    name = str(variant.product.name)
+    return f"{name} ({variant.name})" if variant.name and variant.name != name else name
+
+
+def _image_url(product: Any) -> str:
+    from saleor.core.utils import build_absolute_uri
+
+    media = product.media.filter(image__isnull=False).exclude(image="").first()
+    return build_absolute_uri(media.image.url) if media is not None else ""

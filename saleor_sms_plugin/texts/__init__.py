@@ -1,18 +1,27 @@
 """Texts: the shipped catalogue in 18 languages, language choice, rendering, segments."""
 
-from .catalogue import TEXT_KEYS, VARIABLES, allowed_variables, default_text
+from .catalogue import (
+    TEXT_KEYS,
+    VARIABLES,
+    allowed_variables,
+    carries_opt_out_line,
+    default_text,
+    segment_budget,
+)
 from .formatting import format_date, format_discount, format_money
-from .languages import SHIPPED_LANGUAGES, choose_language
+from .languages import GSM7_LANGUAGES, SHIPPED_LANGUAGES, choose_language
 from .rendering import TemplateProblem, render_text, sample_variables, validate_template
 from .segments import SegmentInfo, count_segments, transliterate
 
 __all__ = [
+    "GSM7_LANGUAGES",
     "SHIPPED_LANGUAGES",
     "TEXT_KEYS",
     "VARIABLES",
     "SegmentInfo",
     "TemplateProblem",
     "allowed_variables",
+    "carries_opt_out_line",
     "choose_language",
     "count_segments",
     "default_text",
@@ -21,6 +30,7 @@ __all__ = [
     "format_money",
     "render_text",
     "sample_variables",
+    "segment_budget",
     "transliterate",
     "validate_template",
 ]

@@ -11,7 +11,8 @@ import json
 import re
 from pathlib import Path
 
-from .languages import DEFAULT_LANGUAGE, SHIPPED_LANGUAGES
+from ..constants import TRANSACTIONAL_FLOWS, Flow
+from .languages import DEFAULT_LANGUAGE, GSM7_LANGUAGES, SHIPPED_LANGUAGES
 
 CATALOGUE_DIR = Path(__file__).with_name("catalogue")
 
@@ -31,6 +32,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "win_back_1": OFFER,
     "win_back_2": OFFER,
     "win_back_3": OFFER,
+    "win_back_4": OFFER,
     "review_request": ORDER,
     "welcome": (),
     "opt_in_confirmation": (),
@@ -47,6 +49,30 @@ LONG_KEYS = frozenset(
     key for key, names in VARIABLES.items() if "offer_link" in names or "tracking_url" in names
 )
 _VARIANT = re.compile(r"^(?P<base>[a-z_]+)_(?P<step>\d+)$")
+
+
+def flow_of(key: str) -> Flow | None:
+    """The flow that sends a text key (None for replies and lines that belong to no flow)."""
+    match = _VARIANT.match(key)
+    try:
+        return Flow(match["base"] if match else key)
+    except ValueError:
+        return None
+
+
+def carries_opt_out_line(key: str) -> bool:
+    """Marketing texts end with the opt-out line; transactional ones and replies do not."""
+    flow = flow_of(key)
+    return flow is not None and flow not in TRANSACTIONAL_FLOWS
+
+
+def segment_budget(key: str, language: str) -> int:
+    """The segments a shipped text may take with sample values, opt-out line included.
+
+    One segment; one more for a text with a link (offer links and tracking URLs are long);
+    one more for a language whose alphabet needs UCS-2 (70 characters a segment, not 160).
+    """
+    return 1 + (key in LONG_KEYS) + (language not in GSM7_LANGUAGES)
 
 
 def allowed_variables(key: str) -> tuple[str, ...]:

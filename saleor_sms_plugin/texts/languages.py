@@ -12,6 +12,10 @@ SHIPPED_LANGUAGES = (
     "sv", "da", "fi", "cs", "sk", "hu", "ro", "hr", "tr",
 )  # fmt: skip
 DEFAULT_LANGUAGE = "en"
+# Languages whose shipped texts keep to the GSM-7 alphabet (words are chosen for it: "ya va en
+# camino", not "está en camino"). The others need letters GSM-7 lacks (ł, ř, ő, ș, ğ...), so
+# their texts go out as UCS-2.
+GSM7_LANGUAGES = frozenset({"en", "de", "fr", "es", "it", "nl", "pt-PT", "pt-BR", "sv", "da", "fi"})
 _BY_LOWER = {code.lower(): code for code in SHIPPED_LANGUAGES}
 # A bare language whose texts differ by country: the variant spoken where it comes from.
 _BARE = {"pt": "pt-PT"}

@@ -24,13 +24,23 @@ CONCATENATED = {GSM7: 153, UCS2: 67}
 # Look-alikes that word processors and phones put into texts, with their GSM-7 twins.
 LOOKALIKES = str.maketrans(
     {
+        # Apostrophes and single quotes.
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u2039": "'", "\u203a": "'", "\u02bc": "'", "\u00b4": "'", "`": "'",
+        # Double quotes and guillemets.
         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
         "\u00ab": '"', "\u00bb": '"',
+        # Hyphens, dashes, minus, bullets.
         "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
-        "\u2015": "-", "\u2212": "-", "\u2022": "-",
-        "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u200a": " ", "\u202f": " ",
-        "\u2026": "...", "\u00ad": "", "\u200b": "",
+        "\u2015": "-", "\u2212": "-", "\u2022": "-", "\u2043": "-",
+        "\u2044": "/", "\u2215": "/",
+        # Fixed-width and non-breaking spaces, line and paragraph separators.
+        "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2004": " ", "\u2005": " ",
+        "\u2006": " ", "\u2007": " ", "\u2008": " ", "\u2009": " ", "\u200a": " ",
+        "\u202f": " ", "\u205f": " ", "\u2028": "\n", "\u2029": "\n",
+        "\u2026": "...",
+        # Invisible: soft hyphen, zero-width space, word joiner, byte order mark.
+        "\u00ad": "", "\u200b": "", "\u2060": "", "\ufeff": "",
     }
 )  # fmt: skip
 

@@ -8,49 +8,89 @@ from decimal import Decimal
 import pytest
 
 from saleor_sms_plugin import conf
+from saleor_sms_plugin.constants import Flow
+from saleor_sms_plugin.flows import WIN_BACK_VARIANTS
 from saleor_sms_plugin.texts import (
+    GSM7_LANGUAGES,
     SHIPPED_LANGUAGES,
     TEXT_KEYS,
+    carries_opt_out_line,
     choose_language,
     count_segments,
     format_date,
+    format_discount,
     format_money,
     render_text,
     sample_variables,
+    segment_budget,
     transliterate,
 )
-from saleor_sms_plugin.texts.catalogue import LONG_KEYS, texts_of, variant_key
+from saleor_sms_plugin.texts.catalogue import flow_of, texts_of, variant_key
 
-MARKETING_KEYS = frozenset(
-    key
-    for key in TEXT_KEYS
-    if key.startswith(("post_purchase_offer", "win_back", "review", "welcome", "loyalty"))
-)
-
-
-def segment_budget(key: str, encoding: str) -> int:
-    """One GSM-7 segment; one more for a link; one more where the alphabet needs UCS-2."""
-    return 1 + (key in LONG_KEYS) + (encoding == "UCS-2")
+MARKETING_KEYS = frozenset(key for key in TEXT_KEYS if carries_opt_out_line(key))
+ISSUE_LANGUAGES = {
+    "en", "de", "fr", "es", "it", "pl", "nl", "pt-PT", "pt-BR",
+    "sv", "da", "fi", "cs", "sk", "hu", "ro", "hr", "tr",
+}  # fmt: skip
 
 
-def test_at_least_eighteen_languages_ship_every_text():
-    assert len(SHIPPED_LANGUAGES) >= 18
+def as_sent(key: str, language: str, variables: dict[str, str]) -> str:
+    body = render_text(key, language, variables)
+    if carries_opt_out_line(key):
+        body += "\n" + render_text("opt_out_line", language, variables)
+    return body
+
+
+def test_eighteen_languages_ship_every_text():
+    assert set(SHIPPED_LANGUAGES) == ISSUE_LANGUAGES
     for language in SHIPPED_LANGUAGES:
         assert set(texts_of(language)) == set(TEXT_KEYS), language
 
 
+def test_every_flow_has_its_texts():
+    flows_with_texts = {flow_of(key) for key in TEXT_KEYS} - {None}
+
+    assert flows_with_texts == set(Flow) - {Flow.CUSTOM}
+    assert {f"win_back_{step}" for step in range(1, WIN_BACK_VARIANTS + 1)} <= set(TEXT_KEYS)
+    assert {f"post_purchase_offer_{step}" for step in (1, 2, 3)} <= set(TEXT_KEYS)
+    assert {"opt_out_line", "stop_reply", "start_reply", "help_reply"} <= set(TEXT_KEYS)
+
+
+def test_marketing_texts_and_only_they_carry_the_opt_out_line():
+    assert "win_back_4" in MARKETING_KEYS
+    assert "review_request" in MARKETING_KEYS
+    assert "order_confirmation" not in MARKETING_KEYS
+    assert "opt_in_confirmation" not in MARKETING_KEYS
+    assert "stop_reply" not in MARKETING_KEYS
+
+
 @pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
-def test_every_text_renders_with_sample_data_within_its_segment_budget(language):
-    variables = sample_variables(language)
-    opt_out = render_text("opt_out_line", language, variables)
+@pytest.mark.parametrize("currency", ["EUR", "USD", "PLN"])
+def test_every_text_renders_with_sample_data_within_its_segment_budget(language, currency):
+    variables = sample_variables(language, currency)
     for key in TEXT_KEYS:
-        body = render_text(key, language, variables)
-        if key in MARKETING_KEYS:
-            body = f"{body}\n{opt_out}"
+        body = as_sent(key, language, variables)
         info = count_segments(body)
 
-        assert "{" not in body, (language, key, body)
-        assert info.segments <= segment_budget(key, info.encoding), (language, key, info, body)
+        assert not {"{", "}"} & set(body), (language, key, body)
+        assert info.segments <= segment_budget(key, language), (language, key, info, body)
+
+
+@pytest.mark.parametrize("language", sorted(GSM7_LANGUAGES))
+def test_languages_that_fit_gsm7_send_every_text_in_gsm7(language):
+    variables = sample_variables(language)
+    for key in TEXT_KEYS:
+        body = as_sent(key, language, variables)
+        info = count_segments(body)
+
+        assert info.encoding == "GSM-7", (language, key, body)
+
+
+def test_a_transactional_text_without_a_link_fits_one_segment_in_gsm7_languages():
+    for language in GSM7_LANGUAGES:
+        variables = sample_variables(language)
+        for key in ("order_confirmation", "thank_you", "opt_in_confirmation", "help_reply"):
+            assert count_segments(as_sent(key, language, variables)).segments == 1
 
 
 @pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
@@ -76,11 +116,13 @@ def test_missing_first_name_leaves_no_dangling_comma():
     )
 
 
-def test_win_back_steps_rotate_through_the_variants():
-    assert variant_key("win_back_4") == "win_back_1"
-    assert variant_key("win_back_5") == "win_back_2"
+def test_win_back_steps_beyond_the_variants_rotate_through_them():
+    assert variant_key("win_back_4") == "win_back_4"
+    assert variant_key("win_back_5") == "win_back_1"
+    assert variant_key("win_back_6") == "win_back_2"
     variables = sample_variables("de")
-    assert render_text("win_back_4", "de", variables) == render_text("win_back_1", "de", variables)
+    assert render_text("win_back_5", "de", variables) == render_text("win_back_1", "de", variables)
+    assert len({render_text(f"win_back_{n}", "de", variables) for n in range(1, 5)}) == 4
 
 
 @pytest.mark.parametrize(
@@ -104,14 +146,65 @@ def test_language_falls_back_from_order_to_customer_to_channel_to_english(candid
 
 
 def test_prices_and_dates_follow_the_locale():
-    assert format_money(Decimal("1234.5"), "EUR", "de") == "1.234,50\xa0€"
+    assert format_money(Decimal("1234.5"), "EUR", "de") == "1.234,50 €"
     assert format_money(Decimal("59.90"), "USD", "en") == "$59.90"
-    assert format_money(Decimal("249"), "PLN", "pl") == "249,00\xa0zł"
+    assert format_money(Decimal("59.90"), "BRL", "pt-BR") == "R$ 59,90"
+    assert format_money(Decimal("249"), "PLN", "pl") == "249,00 zł"
+    assert format_money(Decimal("1234.5"), "EUR", "fr") == "1 234,50 €"
+    assert format_discount(15, "tr") == "%15"
+    assert format_discount(15, "de") == "15 %"
     assert format_date(date(2026, 11, 30), "en") == "Nov 30"
     assert format_date(date(2026, 11, 30), "de") == "30. Nov."
+    assert format_date(date(2026, 11, 30), "fi") == "30.11."
 
 
-# Vectors as Twilio's segment calculator reports them.
+@pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
+def test_formatted_values_use_plain_spaces_so_they_stay_in_gsm7(language):
+    # CLDR puts non-breaking spaces between amount and sign; any of them makes a text UCS-2.
+    values = [
+        format_money(Decimal("1234.5"), "EUR", language),
+        format_discount(15, language),
+        format_date(date(2026, 11, 30), language),
+    ]
+    for value in values:
+        assert not {"\xa0", "\u202f"} & set(value), (language, value)
+    assert count_segments(format_money(Decimal("1234.5"), "EUR", language)).encoding == "GSM-7"
+
+
+DIGITS = "1234567890" * 40
+
+
+# The test vectors of Twilio's segment calculator (TwilioDevEd/message-segment-calculator,
+# tests/index.test.js): bodies built the same way, with the encoding and segments it expects.
+@pytest.mark.parametrize(
+    ("text", "encoding", "segments"),
+    [
+        (DIGITS[:160], "GSM-7", 1),
+        (DIGITS[:161], "GSM-7", 2),
+        (DIGITS[:307], "GSM-7", 3),
+        ("😜" + DIGITS[1:69], "UCS-2", 1),
+        ("😜" + DIGITS[1:70], "UCS-2", 2),
+        ("😜" + DIGITS[1:134], "UCS-2", 3),
+        ("🇮🇹" + DIGITS[1:67], "UCS-2", 1),
+        ("🇮🇹" + DIGITS[1:68], "UCS-2", 2),
+        ("🏳️‍🌈" + DIGITS[1:65], "UCS-2", 1),
+        ("🏳️‍🌈" + DIGITS[1:66], "UCS-2", 2),
+        ("😀" + "]" * 68, "UCS-2", 1),
+        ("😀" + "]" * 69, "UCS-2", 2),
+        ("é\u0301\u0301\u0301" + "a" * 66, "UCS-2", 1),
+        ("é\u0301\u0301\u0301" + "a" * 67, "UCS-2", 2),
+        *((char * 70, "UCS-2", 1) for char in "ÁÚúçíÍóÓ"),
+        *((char * 71, "UCS-2", 2) for char in "ÁÚúçíÍóÓ"),
+        *((char + DIGITS[:158], "GSM-7", 1) for char in "|^€{}[]~\\"),
+        *((char + DIGITS[:159], "GSM-7", 2) for char in "|^€{}[]~\\"),
+    ],
+)
+def test_segment_counts_match_twilios_calculator(text, encoding, segments):
+    info = count_segments(text)
+
+    assert (info.encoding, info.segments) == (encoding, segments)
+
+
 @pytest.mark.parametrize(
     ("text", "encoding", "segments"),
     [
@@ -136,10 +229,17 @@ def test_prices_and_dates_follow_the_locale():
         ("Açaí", "UCS-2", 1),
     ],
 )
-def test_segment_counts_match_published_vectors(text, encoding, segments):
+def test_segment_counts_at_the_gsm7_and_ucs2_boundaries(text, encoding, segments):
     info = count_segments(text)
 
     assert (info.encoding, info.segments) == (encoding, segments)
+
+
+def test_segment_figures_report_units_and_segment_size():
+    single = count_segments("€ off")
+    assert (single.characters, single.per_segment) == (6, 160)
+    long_unicode = count_segments("ż" * 71)
+    assert (long_unicode.characters, long_unicode.per_segment) == (71, 67)
 
 
 def test_extension_characters_are_not_split_across_segments():
@@ -149,11 +249,17 @@ def test_extension_characters_are_not_split_across_segments():
 
 
 def test_transliteration_keeps_meaning_and_returns_to_gsm7():
-    typed = "\u201cHello\u201d \u2013 it\u2019s 50\u00a0% off\u2026"
+    typed = "\u201cHello\u201d \u2013 it\u2019s 50\u00a0% off\u2026 \u00abvite\u00bb\u200b"
 
     assert count_segments(typed).encoding == "UCS-2"
-    assert transliterate(typed) == '"Hello" - it\'s 50 % off...'
+    assert transliterate(typed) == '"Hello" - it\'s 50 % off... "vite"'
     assert count_segments(transliterate(typed)).encoding == "GSM-7"
+
+
+def test_transliteration_never_changes_letters():
+    words = "Zażółć gęślą jaźń, Ærøskøbing, İstanbul, señor, Ç"
+
+    assert transliterate(words) == words
 
 
 def test_a_valid_override_is_used_instead_of_the_shipped_text():
@@ -194,3 +300,14 @@ def test_every_text_can_be_overridden_and_the_form_shows_variables_and_segments(
         assert field.type == conf.FieldType.MULTILINE
         assert "{{ shop_name }}" in field.help_text
         assert "segment(s)" in field.help_text
+    assert "opt-out line" in fields["text_win_back_1"].help_text
+    assert "opt-out line" not in fields["text_order_confirmation"].help_text
+    assert "{{ tracking_url }}" in fields["text_shipping_confirmation"].help_text
+
+
+def test_look_alikes_are_replaced_unless_the_channel_turns_it_off():
+    assert conf.parse_values({})[conf.TRANSLITERATE_LOOK_ALIKES] is True
+    values = conf.parse_values({conf.TRANSLITERATE_LOOK_ALIKES: "false"})
+    assert values[conf.TRANSLITERATE_LOOK_ALIKES] is False
+    channel = conf.ChannelSettings("default-channel", True, values)
+    assert not channel.transliterates_look_alikes
