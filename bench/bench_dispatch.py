@@ -269,6 +269,7 @@ def run_dispatcher(args: argparse.Namespace) -> int:
 
     rss_start, rss_peak = current_rss_mb(), 0.0
     sent, batches, queries = 0, 0, []
+    cpu_started = cpu_seconds()
     started = time.perf_counter()
     idle_since: float | None = None
     while True:
@@ -286,6 +287,7 @@ def run_dispatcher(args: argparse.Namespace) -> int:
             break
         time.sleep(0.1)
     seconds = (idle_since or time.perf_counter()) - started
+    cpu = cpu_seconds() - cpu_started
     print(
         json.dumps(
             {
@@ -298,6 +300,10 @@ def run_dispatcher(args: argparse.Namespace) -> int:
                 "rss_start_mb": rss_start,
                 "rss_peak_mb": rss_peak,
                 "rss_growth_mb": rss_peak - rss_start,
+                # CPU this process used: what bounds it when the machine is shared.
+                "cpu_seconds": cpu,
+                "cpu_ms_per_text": cpu / sent * 1000 if sent else 0.0,
+                "cpu_share": cpu / seconds if seconds else 0.0,
             }
         )
     )
@@ -384,6 +390,11 @@ def start_celery_worker() -> subprocess.Popen[bytes]:
 # Report ---------------------------------------------------------------------------------------
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -419,6 +430,17 @@ def report(figures: dict[str, Any]) -> None:
             f"{len(per_process)} processes ({dispatch['per_second']:,.0f}/s in all)",
         ),
         ("  per worker process", ", ".join(f"{rate:,.0f}/s" for rate in per_process)),
+        (
+            "  CPU per text (dispatch process)",
+            ", ".join(
+                f"{worker['cpu_ms_per_text']:.2f} ms, {worker['cpu_share']:.0%} of a core"
+                for worker in dispatch["workers"]
+            ),
+        ),
+        (
+            "  ceiling per process on a free core",
+            ", ".join(f"{1000 / w['cpu_ms_per_text']:,.0f}/s" for w in dispatch["workers"]),
+        ),
         ("  texts the server accepted", f"{dispatch['accepted_by_server']:,}"),
         ("  database queries per batch", f"{queries} (batch of {figures['args']['batch_size']})"),
         ("  worker memory growth", f"{growth:.1f} MB (peak RSS)"),
