@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 
-from . import links
+from . import conf, links
 from .checkouts import CheckoutError, Discount, get_gateway
 from .conf import ChannelSettings
 from .link_texts import page_text, page_texts
@@ -153,7 +154,17 @@ def _choice_page(
         "action": request.path,
     }
     html = render_to_string("saleor_sms_plugin/offer_choice.html", context, request=None)
-    return HttpResponse(html, status=status, headers=SECURITY_HEADERS)
+    return HttpResponse(html, status=status, headers=_choice_headers(channel))
+
+
+def _choice_headers(channel: ChannelSettings) -> dict[str, str]:
+    # Browsers apply `form-action` to where the form's answer redirects too: the storefront.
+    storefront = urlsplit(channel.values.get(conf.CHECKOUT_URL_TEMPLATE, ""))
+    policy = SECURITY_HEADERS["Content-Security-Policy"]
+    if storefront.netloc:
+        origin = f"{storefront.scheme}://{storefront.netloc}"
+        policy = policy.replace("form-action 'self'", f"form-action 'self' {origin}")
+    return {**SECURITY_HEADERS, "Content-Security-Policy": policy}
 
 
 def _badge(offer: Any, channel: ChannelSettings, language: str) -> str:
