@@ -364,9 +364,12 @@ def _sellable_variants(channel: Channel, refs: Sequence[str], country: str) -> l
 
     variant_pks = [int(pk) for ref in refs if (pk := _pk_of(ref, "ProductVariant"))]
     product_pks = [int(pk) for ref in refs if (pk := _pk_of(ref, "Product"))]
-    for product in Product.objects.filter(pk__in=product_pks).select_related("default_variant"):
-        if product.default_variant_id:
-            variant_pks.append(product.default_variant_id)
+    for product in Product.objects.filter(pk__in=product_pks).prefetch_related("variants"):
+        # A product without a default variant stands for its first one, as in the Dashboard.
+        first = min(product.variants.all(), key=lambda variant: variant.pk, default=None)
+        default = product.default_variant_id or (first.pk if first else None)
+        if default:
+            variant_pks.append(default)
     ids = set(
         ProductVariant.objects.filter(
             pk__in=variant_pks,

@@ -3,6 +3,7 @@ the offer's products and the voucher in its total; an order from it is the text'
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import timedelta
@@ -125,13 +126,16 @@ def offer(**values: Any) -> dict[str, Any]:
 
 def offer_text(channel: Any) -> tuple[Message, str]:
     """An order with a US mobile number and consent; its first offer written: (message, path)."""
-    order = make_order(
-        channel_slug=channel.slug,
-        country="US",
-        country_area="CA",
-        language_code="en",
-        email="ada@example.com",
-        metadata={"sms_marketing_consent": "true"},
+    order = dataclasses.replace(
+        make_order(
+            channel_slug=channel.slug,
+            country="US",
+            language_code="en",
+            email="ada@example.com",
+            metadata={"sms_marketing_consent": "true"},
+        ),
+        shipping_address=ADDRESS,
+        billing_address=ADDRESS,
     )
     handlers.on_order_placed(order)
     message = Message.objects.select_related("recipient").get(order_id=order.id, step=1)
@@ -337,3 +341,38 @@ def test_an_order_completed_from_the_links_checkout_is_the_texts_conversion(
     assert Conversion.objects.get().order_id == str(order.id)
     later = Message.objects.get(order_id=message.order_id, step=2)
     assert (later.status, later.reason) == ("cancelled", "converted")
+
+
+PLUGIN_UPDATE = """
+mutation ($id: ID!, $channel: ID, $configuration: [ConfigurationItemInput!]) {
+  pluginUpdate(id: $id, channelId: $channel, input: {active: true, configuration: $configuration}) {
+    errors { field code message }
+  }
+}
+"""
+
+
+def test_the_dashboard_save_refuses_a_wrong_offer_naming_the_field_and_the_offer(
+    staff_api_client_can_manage_plugins, channel_USD
+):
+    configuration = {
+        conf.PUBLIC_BASE_URL: "https://api.example.com",
+        conf.CHECKOUT_URL_TEMPLATE: CHECKOUT_URL_TEMPLATE,
+        conf.OFFERS: json.dumps([offer(), offer(id="pick", step=2, kind="choice")]),
+    }
+
+    content = get_graphql_content(
+        staff_api_client_can_manage_plugins.post_graphql(
+            PLUGIN_UPDATE,
+            {
+                "id": conf.PLUGIN_ID,
+                "channel": gid("Channel", channel_USD.pk),
+                "configuration": [{"name": k, "value": v} for k, v in configuration.items()],
+            },
+        )
+    )
+
+    [error] = content["data"]["pluginUpdate"]["errors"]
+    assert error["field"] == "offers"
+    assert error["code"] == "INVALID"
+    assert "offer 2 ('pick'): products must be a list" in error["message"]
