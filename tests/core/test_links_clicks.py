@@ -2,10 +2,13 @@
 pages for links that cannot be used. Checkouts go through the in-memory gateway."""
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from saleor_sms_plugin import conf, dispatch, handlers, links, signals
@@ -303,3 +306,21 @@ def test_only_get_opens_a_link(client, offer_texts):
     _, sms = offer_texts(1)
 
     assert client.post(link_path(sms.body)).status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+def test_clicks_at_the_same_moment_make_one_checkout(offer_texts, checkout_store):
+    _, sms = offer_texts(1)
+    path = link_path(sms.body)
+
+    def open_link(_):
+        try:
+            return click(Client(), path)["Location"]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        locations = set(pool.map(open_link, range(6)))
+
+    assert len(locations) == 1
+    assert len(checkout_store.checkouts) == 1
