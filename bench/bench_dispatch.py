@@ -76,7 +76,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dispatch", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--naive", type=int, default=500)
     parser.add_argument("--naive-schedule", type=int, default=5_000)
@@ -279,6 +279,7 @@ def run_dispatcher(args: argparse.Namespace) -> int:
             batches += 1
             sent += batch.sent
             queries.append(statements(captured.captured_queries))
+            connection.queries_log.clear()  # the capture keeps them: not the dispatcher's memory
             rss_peak = max(rss_peak, current_rss_mb())
             # After the first batch: modules, the HTTP pool and its threads are in memory.
             rss_warm = rss_warm or rss_peak
