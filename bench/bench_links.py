@@ -13,7 +13,7 @@ Inside a Saleor environment (Saleor importable, the plugin installed in it):
    counted but never stopped: `bench/saleor_bench_settings.py`).
 3. Ours: each link opened once by `--clients` concurrent clients with a phone's User-Agent: a new
    Saleor checkout with the order's email, addresses, language, the product and the voucher,
-   answered with a 302 to the storefront.
+   answered with a 302 to the storefront. Then each link once more: the open checkout is reused.
 4. The storefront's way to the same checkout: `checkoutCreate` (email, addresses, language, the
    line) then `checkoutAddPromoCode` over HTTP to Saleor's GraphQL API, by as many clients,
    asking for nothing but the checkout's id (neither way computes the checkout's prices).
@@ -209,6 +209,8 @@ def bench_saleor(args: argparse.Namespace) -> int:
         run_clients(base_url, args.clients, paths[: args.warmup], click)
         ours = figures(*run_clients(base_url, args.clients, paths[args.warmup :], click))
         print_figures("offer link click -> checkout -> 302", ours)
+        again = figures(*run_clients(base_url, args.clients, paths[args.warmup :], click))
+        print_figures("second click (reuses the open checkout) -> 302", again)
         inputs = storefront_inputs(args, variant_id, args.requests + args.warmup)
 
         def storefront(connection: http.client.HTTPConnection, checkout_input: Any) -> None:

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from . import conf
-from .checkouts import CheckoutError, CheckoutRef, get_gateway
+from .checkouts import CheckoutError, CheckoutGateway, CheckoutRef, get_gateway
 from .constants import SkipReason, Status
 from .events import AddressSnapshot, OrderSnapshot
 from .models import Conversion, LinkClick, Message, OfferLink
@@ -318,13 +318,11 @@ def checkout_for(
     Raises CheckoutError when the store cannot create one.
     """
     gateway = get_gateway()
+    if _reusable(opened.link, lines, gateway):  # the common repeat click needs no lock
+        return CheckoutRef(opened.link.checkout_id, opened.link.checkout_token, True)
     with transaction.atomic():
         link = OfferLink.objects.select_for_update().get(pk=opened.link.pk)
-        if (
-            link.checkout_token
-            and link.checkout_lines == list(lines)
-            and gateway.checkout_is_open(link.checkout_token)
-        ):
+        if _reusable(link, lines, gateway):
             return CheckoutRef(link.checkout_id, link.checkout_token, True)
         if opened.offer is not None and not link.voucher_code:
             link.voucher_code = voucher_code_for(opened.offer)
@@ -346,6 +344,14 @@ def checkout_for(
             voucher_code=link.voucher_code,
         )
         return ref
+
+
+def _reusable(link: OfferLink, lines: Sequence[str], gateway: CheckoutGateway) -> bool:
+    return bool(
+        link.checkout_token
+        and link.checkout_lines == list(lines)
+        and gateway.checkout_is_open(link.checkout_token)
+    )
 
 
 def checkout_metadata(opened: OpenedLink) -> dict[str, str]:
