@@ -36,6 +36,7 @@ from . import conf
 from .checkouts import CheckoutError, CheckoutGateway, CheckoutRef, get_gateway
 from .constants import SkipReason, Status
 from .events import AddressSnapshot, OrderSnapshot
+from .link_texts import page_text
 from .models import Conversion, LinkClick, Message, OfferLink
 from .offers import OFFER_FLOWS, DiscountType, Offer, OfferKind, offer_by_id, offer_for
 from .signals import conversion, link_clicked
@@ -205,8 +206,6 @@ def voucher_code_for(offer: Offer) -> str:
 
 
 def format_offer_discount(offer: Offer, currency: str, language: str) -> str:
-    from .link_texts import page_text
-
     if offer.discount_type == DiscountType.PERCENTAGE:
         return format_discount(offer.discount_value, language)
     if offer.discount_type == DiscountType.FIXED:
@@ -258,7 +257,7 @@ def open_link(token: str, channel: conf.ChannelSettings, now: datetime | None = 
 
 
 def page_language(message: Message, channel: conf.ChannelSettings) -> str:
-    from .composing import message_language
+    from .composing import message_language  # composing uses this module
 
     return message.language or message_language(message, channel)
 

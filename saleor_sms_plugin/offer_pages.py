@@ -60,8 +60,10 @@ def link_click(request: HttpRequest, channel: ChannelSettings, token: str) -> Ht
         url = links.choice_url(channel, opened.link)
         links.record_click(opened, device, url)
         return _redirect(url)
-    if offer is None:
+    if offer is None:  # a plain link to the store
         url = links.store_url(channel, opened.language)
+        if not url:
+            return problem_page(request, channel, 410, opened.language)
         links.record_click(opened, device, url)
         return _redirect(url)
     return _to_checkout(request, channel, opened, links.lines_for(opened), device)

@@ -324,3 +324,27 @@ def test_clicks_at_the_same_moment_make_one_checkout(offer_texts, checkout_store
 
     assert len(locations) == 1
     assert len(checkout_store.checkouts) == 1
+
+
+def test_a_text_without_an_offer_links_to_the_store_and_counts_the_click(
+    client, offers_channel, order_factory, checkout_store
+):
+    offers_channel(**{conf.flow_switch(Flow.WIN_BACK): True})
+    order = order_factory(
+        country="PL",
+        language_code="pl",
+        created_at=PLACED,
+        metadata={"sms_marketing_consent": "true"},
+    )
+    handlers.on_order_placed(order)
+    message = Message.objects.get(order_id=order.id, flow=Flow.WIN_BACK)
+    dispatch.send_message(message.pk, now=message.due_at + timedelta(hours=1))
+
+    response = click(client, link_path(locmem.outbox[-1].body))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{STOREFRONT}/default-channel/pl/"
+    assert checkout_store.checkouts == {}
+    message.refresh_from_db()
+    assert message.clicked_at is not None
+    assert OfferLink.objects.get(message=message).offer_id == ""
