@@ -27,6 +27,8 @@ from typing import Any
 
 from twilio.request_validator import RequestValidator
 
+from ..texts.segments import count_segments
+
 API_VERSION = "2010-04-01"
 MESSAGES_PATH = re.compile(
     rf"^/{API_VERSION}/Accounts/(?P<account>AC\w+)/Messages(?:/(?P<sid>SM\w+))?\.json$"
@@ -500,20 +502,6 @@ def _rfc2822(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
-# GSM 03.38: the basic character set (one septet each) and its extension table (two septets).
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
-
-
 def _segments(body: str) -> int:
-    """How many parts Twilio bills for `body`: GSM-7 160/153 septets, else UCS-2 70/67 units."""
-    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in body):
-        units = sum(2 if char in GSM7_EXTENSION else 1 for char in body)
-        single, part = 160, 153
-    else:
-        units = len(body.encode("utf-16-le")) // 2
-        single, part = 70, 67
-    return 1 if units <= single else -(-units // part)
+    """How many parts Twilio bills for `body`, by the plugin's own GSM 03.38 counting."""
+    return max(count_segments(body).segments, 1)
