@@ -57,8 +57,11 @@ class SegmentInfo:
         return SINGLE[self.encoding] if self.segments <= 1 else CONCATENATED[self.encoding]
 
 
+GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
+
+
 def is_gsm7(text: str) -> bool:
-    return all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
+    return GSM7_ALL.issuperset(text)
 
 
 def transliterate(text: str) -> str:
@@ -69,15 +72,26 @@ def transliterate(text: str) -> str:
 def count_segments(text: str) -> SegmentInfo:
     """The encoding a phone network uses for `text` and the segments it is billed as."""
     if is_gsm7(text):
-        units = [2 if char in GSM7_EXTENSION else 1 for char in text]
         encoding = GSM7
+        extended = sum(text.count(char) for char in GSM7_EXTENSION if char in text)
+        total = len(text) + extended
+        wide = extended > 0
     else:
-        units = [len(char.encode("utf-16-le")) // 2 for char in text]
         encoding = UCS2
-    total = sum(units)
+        total = len(text.encode("utf-16-le")) // 2
+        wide = total > len(text)  # surrogate pairs
     if total <= SINGLE[encoding]:
         return SegmentInfo(encoding, 1 if total else 0, total)
-    return SegmentInfo(encoding, _pack(units, CONCATENATED[encoding]), total)
+    capacity = CONCATENATED[encoding]
+    if not wide:
+        return SegmentInfo(encoding, -(-total // capacity), total)
+    return SegmentInfo(encoding, _pack(_units(text, encoding), capacity), total)
+
+
+def _units(text: str, encoding: str) -> list[int]:
+    if encoding == GSM7:
+        return [2 if char in GSM7_EXTENSION else 1 for char in text]
+    return [2 if ord(char) > 0xFFFF else 1 for char in text]
 
 
 def _pack(units: list[int], capacity: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from saleor_sms_plugin.texts import (
     render_text,
     sample_variables,
     segment_budget,
+    segments,
     transliterate,
 )
 from saleor_sms_plugin.texts.catalogue import flow_of, texts_of, variant_key
@@ -246,6 +248,34 @@ def test_extension_characters_are_not_split_across_segments():
     # 152 septets then a two-septet character: the pair moves to the second segment.
     assert count_segments("a" * 152 + "{" + "a" * 8).segments == 2
     assert count_segments("a" * 152 + "{" + "a" * 8).characters == 162
+
+
+def _segments_char_by_char(text):
+    """The definition, one character at a time: what the quick paths must agree with."""
+    if all(char in segments.GSM7_BASIC or char in segments.GSM7_EXTENSION for char in text):
+        units = [2 if char in segments.GSM7_EXTENSION else 1 for char in text]
+        single, capacity = 160, 153
+    else:
+        units = [len(char.encode("utf-16-le")) // 2 for char in text]
+        single, capacity = 70, 67
+    if sum(units) <= single:
+        return (1 if units else 0), sum(units)
+    count, used = 1, 0
+    for size in units:
+        if used + size > capacity:
+            count, used = count + 1, 0
+        used += size
+    return count, sum(units)
+
+
+@pytest.mark.parametrize("alphabet", ["ab {€", "abż", "abż😀", "a😀{", "ab"])
+def test_segment_counts_agree_with_counting_character_by_character(alphabet):
+    rng = random.Random(alphabet)
+    for length in [0, 1, 66, 67, 68, 69, 70, 71, 152, 153, 154, 159, 160, 161, 306, 307, 500]:
+        for _ in range(20):
+            text = "".join(rng.choice(alphabet) for _ in range(length))
+            info = count_segments(text)
+            assert (info.segments, info.characters) == _segments_char_by_char(text), text
 
 
 def test_transliteration_keeps_meaning_and_returns_to_gsm7():
