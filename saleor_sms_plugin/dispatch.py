@@ -29,6 +29,7 @@ from .exceptions import (
     RecipientOptedOut,
     SmsError,
     TransientSmsError,
+    UncertainDelivery,
 )
 from .models import Message, Recipient
 from .signals import message_sending, message_sent, message_status_changed
@@ -71,6 +72,7 @@ class BatchReport:
     deferred: int = 0
     retried: int = 0
     failed: int = 0
+    unconfirmed: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
@@ -85,6 +87,8 @@ class BatchReport:
             self.deferred += 1
         elif outcome.status == Status.SCHEDULED:
             self.retried += 1
+        elif outcome.status == Status.SENDING:
+            self.unconfirmed += 1
 
 
 def dispatch_due(
@@ -266,6 +270,14 @@ def _outcome_of_send(
         outcome.segments = result.segments or segments
         return outcome
     outcome.error_code, outcome.error_message = result.code, str(result)[:1000]
+    if isinstance(result, UncertainDelivery):
+        # Left `sending`: after the lease, `recover_stale` asks the provider whether it went
+        # out, exactly as for a worker that died between sending and recording.
+        logger.warning(
+            "Message %s: %s; the provider is asked before it is sent again", message.id, result
+        )
+        outcome.status, outcome.reason = Status.SENDING, "unconfirmed"
+        return outcome
     if result.retryable and message.attempts < max_attempts():
         outcome.status, outcome.reason = Status.SCHEDULED, "retrying"
         outcome.due_at = now + retry_delay(message.attempts)

@@ -24,6 +24,12 @@ class TransientSmsError(SmsError):
     retryable = True
 
 
+class UncertainDelivery(TransientSmsError):
+    """The request may have reached the provider, but no answer came back (a read timeout,
+    a connection lost mid-answer). The text is not sent again until the provider has been
+    asked whether it went out."""
+
+
 class RecipientError(SmsError):
     """The number can never receive this text; retrying cannot help."""
 

@@ -6,7 +6,6 @@ import functools
 from datetime import datetime
 
 from django.conf import settings as django_settings
-from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
@@ -17,9 +16,10 @@ from ..exceptions import (
     RecipientOptedOut,
     SmsError,
     TransientSmsError,
+    UncertainDelivery,
 )
 from .base import OutgoingSms, SendResult, SmsBackend
-from .twilio_http import BaseUrlHttpClient
+from .twilio_http import BaseUrlHttpClient, NoAnswer, NotSent
 
 INVALID_RECIPIENT_CODES = frozenset({TwilioError.INVALID_TO_NUMBER, TwilioError.NOT_MOBILE})
 CONFIGURATION_CODES = frozenset(
@@ -32,6 +32,7 @@ CONFIGURATION_CODES = frozenset(
     }
 )
 DEFAULT_CONCURRENCY = 64
+DEFAULT_TIMEOUT = 30.0
 
 
 class TwilioBackend(SmsBackend):
@@ -46,6 +47,7 @@ class TwilioBackend(SmsBackend):
             self.channel.auth_token,
             getattr(django_settings, "SALEOR_SMS_TWILIO_API_URL", None),
             self.concurrency,
+            float(getattr(django_settings, "SALEOR_SMS_TWILIO_TIMEOUT", DEFAULT_TIMEOUT)),
         )
 
     def send(self, sms: OutgoingSms) -> SendResult:
@@ -61,7 +63,11 @@ class TwilioBackend(SmsBackend):
             message = self.client.messages.create(**params)
         except TwilioRestException as error:
             raise translate_error(error) from error
-        except (RequestException, TwilioException) as error:
+        except NotSent as error:
+            raise TransientSmsError(f"could not reach Twilio: {error}") from error
+        except NoAnswer as error:
+            raise UncertainDelivery(f"no answer from Twilio: {error}") from error
+        except TwilioException as error:
             raise TransientSmsError(f"could not reach Twilio: {error}") from error
         segments = int(message.num_segments) if message.num_segments else None
         return SendResult(
@@ -73,7 +79,7 @@ class TwilioBackend(SmsBackend):
             candidates = self.client.messages.list(to=to, date_sent_after=since, limit=50)
         except TwilioRestException as error:
             raise translate_error(error) from error
-        except (RequestException, TwilioException) as error:
+        except (OSError, TwilioException) as error:
             raise TransientSmsError(f"could not reach Twilio: {error}") from error
         for message in candidates:
             if message.body == body:
@@ -97,7 +103,9 @@ def translate_error(error: TwilioRestException) -> SmsError:
 
 
 @functools.lru_cache(maxsize=64)
-def _client(account_sid: str, auth_token: str, api_url: str | None, pool_size: int) -> Client:
+def _client(
+    account_sid: str, auth_token: str, api_url: str | None, pool_size: int, timeout: float
+) -> Client:
     # One client per account and process keeps HTTP connections alive between batches.
-    http_client = BaseUrlHttpClient(base_url=api_url, pool_size=pool_size)
+    http_client = BaseUrlHttpClient(base_url=api_url, pool_size=pool_size, timeout=timeout)
     return Client(account_sid, auth_token, http_client=http_client)

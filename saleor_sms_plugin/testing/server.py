@@ -131,6 +131,7 @@ class _State:
     failures: deque[int] = field(default_factory=deque)
     outcomes: dict[str, _Outcome] = field(default_factory=dict)
     requests_count: int = 0
+    answers_to_lose: int = 0
 
 
 class TwilioServer:
@@ -194,6 +195,21 @@ class TwilioServer:
             raise ValueError(f"cannot inject {code}; choose one of {sorted(INJECTABLE_ERRORS)}")
         with self._lock:
             self._state.failures.extend([code] * count)
+
+    def lose_next_answers(self, count: int = 1) -> None:
+        """The next `count` requests are carried out, then the connection drops unanswered.
+
+        What a client sees when the network fails after the provider accepted a text.
+        """
+        with self._lock:
+            self._state.answers_to_lose += count
+
+    def answer_is_lost(self) -> bool:
+        with self._lock:
+            if not self._state.answers_to_lose:
+                return False
+            self._state.answers_to_lose -= 1
+            return True
 
     def outcome_for(self, to: str, status: str, error_code: int | None = None) -> None:
         """Texts to `to` end in `status` (e.g. undelivered with 30003) instead of delivered."""
@@ -415,6 +431,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         except TwilioApiError as error:
             status, body = error.status, error.body()
+        if self.server.twilio.answer_is_lost():
+            self.close_connection = True
+            return
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")

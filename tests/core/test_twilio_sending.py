@@ -1,5 +1,6 @@
 """Sending through the real Twilio SDK to the Twilio-compatible server, and what errors do."""
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -167,4 +168,64 @@ def test_text_left_sending_that_never_reached_the_provider_is_sent_again(
     message.refresh_from_db()
     assert message.status == Status.SCHEDULED
     dispatch.dispatch_due()
+    assert len(twilio.messages) == 1
+
+
+def test_an_unreachable_provider_is_retried_later_and_nothing_is_lost(
+    channel, order_factory, twilio, settings
+):
+    message = place(order_factory)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        settings.SALEOR_SMS_TWILIO_API_URL = f"http://127.0.0.1:{closed.getsockname()[1]}"
+
+        report = dispatch.send_message(message.id)
+
+    assert report.retried == 1
+    message.refresh_from_db()
+    assert (message.status, message.reason) == (Status.SCHEDULED, "retrying")
+    assert "could not reach Twilio" in message.error_message
+    settings.SALEOR_SMS_TWILIO_API_URL = twilio.base_url
+    dispatch.dispatch_due(now=message.due_at + timedelta(seconds=1))
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert len(twilio.messages) == 1
+
+
+def test_a_lost_answer_is_checked_with_the_provider_before_anything_is_sent_again(
+    channel, order_factory, twilio
+):
+    message = place(order_factory)
+    twilio.lose_next_answers(1)  # Twilio accepts the text; the answer never arrives
+
+    report = dispatch.send_message(message.id)
+
+    assert report.unconfirmed == 1
+    message.refresh_from_db()
+    assert (message.status, message.reason) == (Status.SENDING, "unconfirmed")
+    [accepted] = twilio.messages
+    assert dispatch.dispatch_due(now=timezone.now() + timedelta(hours=1)).claimed == 0
+    assert dispatch.recover_stale(now=timezone.now() + timedelta(hours=1)) == 1
+    message.refresh_from_db()
+    assert (message.status, message.provider_id) == (Status.SENT, accepted.sid)
+    assert len(twilio.messages) == 1
+
+
+def test_a_lost_answer_to_a_refused_text_sends_it_once_after_the_check(
+    channel, order_factory, twilio
+):
+    message = place(order_factory)
+    twilio.fail_next(500)
+    twilio.lose_next_answers(1)
+
+    dispatch.send_message(message.id)
+    later = timezone.now() + timedelta(hours=1)
+    dispatch.recover_stale(now=later)
+
+    message.refresh_from_db()
+    assert message.status == Status.SCHEDULED
+    assert twilio.messages == []
+    dispatch.dispatch_due(now=later)
+    message.refresh_from_db()
+    assert message.status == Status.SENT
     assert len(twilio.messages) == 1
