@@ -151,6 +151,8 @@ CHECKOUT_URL_TEMPLATE = "checkout_url_template"
 STORE_URL = "store_url"
 OFFER_LINK_LIFETIME_DAYS = "offer_link_lifetime_days"
 OFFERS = "offers"
+PREPARE_CHECKOUTS = "prepare_checkouts"
+LINK_HOST = "link_host"
 
 # Routes under /plugins/channel/<channel>/<PLUGIN_ID>/ for store staff.
 GRAPHQL_PATH = "graphql/"
@@ -479,6 +481,26 @@ OFFER_FIELDS: list[ConfigField] = [
         "docs/offers.md.",
         _offers,
     ),
+    ConfigField(
+        PREPARE_CHECKOUTS,
+        FieldType.BOOLEAN,
+        True,
+        "Prepare checkouts when a text is sent",
+        "Create the checkout of a voucher, product or mystery offer in the background once its "
+        "text is sent, so that the link opens at once. A choice offer's checkout waits for the "
+        "shopper's pick. Off: the first click creates the checkout.",
+        _boolean,
+    ),
+    ConfigField(
+        LINK_HOST,
+        FieldType.STRING,
+        "",
+        "Link host",
+        "Serve offer links from a host of their own running saleor_sms_plugin.link_server, "
+        "e.g. https://go.shop.example: texts then carry <host>/<channel>/l/<token>. Empty: "
+        "links go through Saleor's plugin route under the public base URL. See docs/offers.md.",
+        _base_url,
+    ),
 ]
 
 
@@ -690,6 +712,21 @@ class ChannelSettings:
     @property
     def transliterates_look_alikes(self) -> bool:
         return bool(self.values.get(TRANSLITERATE_LOOK_ALIKES, True))
+
+    @property
+    def prepares_checkouts(self) -> bool:
+        return bool(self.values.get(PREPARE_CHECKOUTS, True))
+
+    @property
+    def link_host(self) -> str:
+        return str(self.values.get(LINK_HOST, ""))
+
+    def link_url(self, path: str) -> str:
+        """Absolute URL of an offer link's route: on the link host when the channel has one,
+        else Saleor's plugin route ('' with neither)."""
+        if self.link_host:
+            return f"{self.link_host}/{self.channel_slug}/{path}"
+        return self.route_url(path)
 
     def route_url(self, path: str) -> str:
         """Absolute URL of one of the plugin's routes for this channel ('' without a base URL)."""

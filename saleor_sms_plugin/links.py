@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Value
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
@@ -37,7 +37,7 @@ from .checkouts import CheckoutError, CheckoutGateway, CheckoutRef, get_gateway
 from .constants import SkipReason, Status
 from .events import AddressSnapshot, OrderSnapshot
 from .link_texts import page_text
-from .models import Conversion, LinkClick, Message, OfferLink
+from .models import CheckoutPreparation, Conversion, LinkClick, Message, OfferLink
 from .offers import OFFER_FLOWS, DiscountType, Offer, OfferKind, offer_by_id, offer_for
 from .signals import conversion, link_clicked
 from .texts import format_date, format_discount, format_money
@@ -125,11 +125,11 @@ def _b64decode(text: str) -> bytes:
 
 
 def click_url(channel: conf.ChannelSettings, link: OfferLink) -> str:
-    return channel.route_url(CLICK_PATH.format(token=sign(link.key)))
+    return channel.link_url(CLICK_PATH.format(token=sign(link.key)))
 
 
 def choice_url(channel: conf.ChannelSettings, link: OfferLink) -> str:
-    return channel.route_url(CHOICE_PATH.format(token=sign(link.key)))
+    return channel.link_url(CHOICE_PATH.format(token=sign(link.key)))
 
 
 # The link of a text -----------------------------------------------------------------------
@@ -146,12 +146,13 @@ def offer_variables(
     """`offer_link`, `voucher_code`, `discount` and `expiry` for a text, creating its link.
 
     A step without an offer still gets a tracked link to the store when the channel has a
-    store URL. Nothing without a public base URL: there is no address to link to.
+    store URL. Nothing without a public base URL or a link host: there is no address to link
+    to.
     """
     if message.flow not in OFFER_FLOWS or message.pk is None:
         return {}
     offer = offer_for(channel_offers(channel), message.flow, message.step)
-    if not channel.public_base_url or (offer is None and not store_url(channel, "")):
+    if not channel.link_url("") or (offer is None and not store_url(channel, "")):
         return {}
     link = link_for_message(message, channel, offer)
     variables = {"offer_link": click_url(channel, link)}
@@ -185,6 +186,9 @@ def link_for_message(
         offer_id=offer.id if offer else "",
         voucher_code=voucher_code_for(offer) if offer else "",
         expires_at=now + timedelta(days=days),
+        prepare_state=CheckoutPreparation.PENDING
+        if offer is not None and has_fixed_lines(offer) and channel.prepares_checkouts
+        else CheckoutPreparation.NONE,
     )
     try:
         with transaction.atomic():
@@ -192,6 +196,11 @@ def link_for_message(
     except IntegrityError:  # written at the same time by another worker
         return OfferLink.objects.get(message_id=message.pk)
     return link
+
+
+def has_fixed_lines(offer: Offer) -> bool:
+    """True when the checkout's lines do not wait for the shopper's pick (not a choice)."""
+    return offer.kind != OfferKind.CHOICE
 
 
 def voucher_code_for(offer: Offer) -> str:
@@ -341,6 +350,14 @@ def checkout_for(
             checkout_token=ref.token,
             checkout_lines=list(lines),
             voucher_code=link.voucher_code,
+            # A click that comes first leaves the preparer nothing to do.
+            prepare_state=Case(
+                When(
+                    prepare_state=CheckoutPreparation.PENDING,
+                    then=Value(CheckoutPreparation.PREPARED),
+                ),
+                default=F("prepare_state"),
+            ),
         )
         return ref
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from django.db import models
@@ -185,6 +186,16 @@ class InboundMessage(models.Model):
         return f"reply {self.provider_id}"
 
 
+class CheckoutPreparation(StrEnum):
+    """Whether a link's checkout is made ahead of the click (see prepared_checkouts.py)."""
+
+    NONE = ""  # nothing to prepare: a plain link, a choice offer, or preparing switched off
+    PENDING = "pending"  # to prepare once its text is sent
+    PREPARED = "prepared"  # a checkout was made, ahead of the click or by the click
+    FAILED = "failed"  # given up after failed attempts: the click makes the checkout
+    SKIPPED = "skipped"  # the text was not sent, the link expired, or the offer changed
+
+
 class OfferLink(models.Model):
     """The link in one text: what it opens, until when, and the checkout it made.
 
@@ -205,6 +216,10 @@ class OfferLink(models.Model):
     checkout_token = models.CharField(max_length=64, blank=True)
     checkout_lines = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Making the checkout before the click: the state, failed attempts and the last error.
+    prepare_state = models.CharField(max_length=16, blank=True, default="")
+    prepare_attempts = models.PositiveSmallIntegerField(default=0)
+    prepare_error = models.CharField(max_length=255, blank=True)
 
     class Meta:
         indexes = [
@@ -212,7 +227,13 @@ class OfferLink(models.Model):
                 fields=["checkout_token"],
                 name="sms_link_checkout",
                 condition=~Q(checkout_token=""),
-            )
+            ),
+            # Only links waiting for their checkout: prepared ones leave the index.
+            models.Index(
+                fields=["id"],
+                name="sms_link_to_prepare",
+                condition=Q(prepare_state="pending"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,13 +7,14 @@ import time
 import requests
 from celery import Task, shared_task
 
-from . import dispatch, inbound, privacy
+from . import dispatch, inbound, prepared_checkouts, privacy
 
 # Saleor's Celery app gives tasks a class that flags every query on its primary database (a
 # warning per query in production, an error in Saleor's tests) unless Saleor's code allows it.
 # These tasks claim, send and record on the primary by design, so they use Celery's own Task.
 
 DISPATCH_TIME_BUDGET = 50.0  # seconds; the periodic task runs every 30 s
+PREPARE_TIME_BUDGET = 12.0  # seconds; the periodic task runs every 15 s
 
 
 @shared_task(base=Task, name="saleor_sms_plugin.send_message", ignore_result=True, acks_late=True)
@@ -55,3 +56,16 @@ def housekeeping_task() -> int:
     """Forward replies whose first attempt was lost, and purge texts past retention."""
     inbound.forward_pending()
     return privacy.purge_old_texts()
+
+
+@shared_task(base=Task, name="saleor_sms_plugin.prepare_checkouts", ignore_result=True)
+def prepare_checkouts_task(batch_size: int = prepared_checkouts.DEFAULT_BATCH_SIZE) -> int:
+    """Make the checkouts of links whose texts were sent, batch after batch, within a time
+    budget; returns how many links were claimed."""
+    started, claimed = time.monotonic(), 0
+    while time.monotonic() - started < PREPARE_TIME_BUDGET:
+        report = prepared_checkouts.prepare_checkouts(batch_size=batch_size)
+        claimed += report.claimed
+        if report.claimed < batch_size:
+            break
+    return claimed
