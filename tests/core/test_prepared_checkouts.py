@@ -214,9 +214,7 @@ def test_the_preparer_is_registered_with_django_celery_beat():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_preparers_and_a_click_at_the_same_moment_make_one_checkout(
-    send_offer, checkout_store
-):
+def test_two_preparers_and_a_click_at_the_same_moment_make_one_checkout(send_offer, checkout_store):
     from django.test import Client
 
     _, path = send_offer(1)
