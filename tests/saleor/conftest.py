@@ -148,3 +148,40 @@ def order_with_mobile(order_with_lines: Any) -> Any:
         address.phone = MOBILE
         address.save(update_fields=["phone"])
     return order_with_lines
+
+
+@pytest.fixture
+def variant_id(product: Any) -> str:
+    import graphene
+
+    return graphene.Node.to_global_id("ProductVariant", product.variants.first().pk)
+
+
+@pytest.fixture
+def offers_in(configure_sms: Any, settings: Any) -> Any:
+    """Configure the plugin in a channel with offers (keyword arguments: other values);
+    texts go to the in-memory backend."""
+    import json
+
+    from saleor_sms_plugin import conf
+    from saleor_sms_plugin.constants import Flow
+
+    from ..conftest import CHECKOUT_URL_TEMPLATE
+
+    settings.SALEOR_SMS_BACKEND = "saleor_sms_plugin.backends.locmem.LocmemBackend"
+
+    def configure(channel: Any, *offers: dict[str, Any], **values: Any) -> None:
+        configure_sms(
+            channel,
+            **{
+                conf.flow_switch(Flow.ORDER_CONFIRMATION): False,
+                conf.flow_switch(Flow.OPT_IN_CONFIRMATION): False,
+                conf.flow_switch(Flow.POST_PURCHASE_OFFER): True,
+                conf.PUBLIC_BASE_URL: "https://api.example.com",
+                conf.CHECKOUT_URL_TEMPLATE: CHECKOUT_URL_TEMPLATE,
+                conf.OFFERS: json.dumps(list(offers)),
+                **values,
+            },
+        )
+
+    return configure

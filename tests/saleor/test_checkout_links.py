@@ -85,32 +85,6 @@ def read_checkout(api_client: Any, checkout_id: str) -> dict[str, Any]:
     return data["data"]["checkout"]
 
 
-@pytest.fixture
-def variant_id(product: Any) -> str:
-    return gid("ProductVariant", product.variants.first().pk)
-
-
-@pytest.fixture
-def offers_in(configure_sms: Any, settings: Any) -> Any:
-    """Configure the plugin in a channel with offers; texts go to the in-memory backend."""
-    settings.SALEOR_SMS_BACKEND = "saleor_sms_plugin.backends.locmem.LocmemBackend"
-
-    def configure(channel: Any, *offers: dict[str, Any]) -> None:
-        configure_sms(
-            channel,
-            **{
-                conf.flow_switch(Flow.ORDER_CONFIRMATION): False,
-                conf.flow_switch(Flow.OPT_IN_CONFIRMATION): False,
-                conf.flow_switch(Flow.POST_PURCHASE_OFFER): True,
-                conf.PUBLIC_BASE_URL: "https://api.example.com",
-                conf.CHECKOUT_URL_TEMPLATE: CHECKOUT_URL_TEMPLATE,
-                conf.OFFERS: json.dumps(list(offers)),
-            },
-        )
-
-    return configure
-
-
 def offer(**values: Any) -> dict[str, Any]:
     return {
         "id": "thanks",
