@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.template import Context, Engine, Template, TemplateSyntaxError
-from django.template.base import FilterExpression, Node, TextNode, VariableNode
+from django.template.base import FilterExpression, Node, TextNode, Variable, VariableNode
 from django.template.defaulttags import IfNode
 
 from .catalogue import allowed_variables, default_text
@@ -36,7 +36,66 @@ def render_text(
 ) -> str:
     """The text for `key` in `language` (or the channel's override) with its variables filled."""
     source = override or default_text(key, language)
-    return compile_template(source).render(Context(dict(variables))).strip()
+    return _renderer(source)(variables).strip()
+
+
+Renderer = Callable[[Mapping[str, Any]], str]
+
+
+@functools.lru_cache(maxsize=2048)
+def _renderer(source: str) -> Renderer:
+    """A function rendering `source` as Django would.
+
+    Texts are plain words and `{{ name }}` placeholders with string values, nearly always:
+    those are filled with one join, several times faster than walking the template's nodes.
+    Anything else (filters, dotted names, `{% if %}`, values that are not strings) is left to
+    Django, per node.
+    """
+    template = compile_template(source)
+    parts: list[str] = []
+    for node in template.nodelist:
+        if isinstance(node, TextNode):
+            parts.append(node.s)
+        elif isinstance(node, VariableNode) and (name := _plain_name(node.filter_expression)):
+            parts.append(VariablePart(name, node))
+        else:
+            return lambda variables: template.render(Context(dict(variables)))
+    return functools.partial(_join, tuple(parts))
+
+
+class VariablePart(str):
+    """A placeholder's name, carrying its node for the values it cannot fill itself."""
+
+    node: VariableNode
+
+    def __new__(cls, name: str, node: VariableNode) -> VariablePart:
+        part = super().__new__(cls, name)
+        part.node = node
+        return part
+
+
+def _join(parts: tuple[str, ...], variables: Mapping[str, Any]) -> str:
+    pieces = []
+    context: Context | None = None
+    for part in parts:
+        if type(part) is str:
+            pieces.append(part)
+            continue
+        value = variables.get(part, "")
+        if type(value) is not str:  # numbers, dates, None: formatted exactly as Django does
+            context = context or Context(dict(variables))
+            value = part.node.render(context)  # type: ignore[attr-defined]
+        pieces.append(value)
+    return "".join(pieces)
+
+
+def _plain_name(expression: FilterExpression) -> str:
+    """`name` for `{{ name }}` without filters or dots; '' for anything else."""
+    variable = expression.var
+    if expression.filters or not isinstance(variable, Variable) or variable.literal is not None:
+        return ""
+    lookups: tuple[str, ...] = tuple(variable.lookups or ())
+    return lookups[0] if len(lookups) == 1 else ""
 
 
 def validate_template(source: str, key: str, extra: tuple[str, ...] = ()) -> None:

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.template import Context
 
 from saleor_sms_plugin import conf
 from saleor_sms_plugin.constants import Flow
@@ -22,6 +23,7 @@ from saleor_sms_plugin.texts import (
     format_discount,
     format_money,
     render_text,
+    rendering,
     sample_variables,
     segment_budget,
     segments,
@@ -341,3 +343,37 @@ def test_look_alikes_are_replaced_unless_the_channel_turns_it_off():
     assert values[conf.TRANSLITERATE_LOOK_ALIKES] is False
     channel = conf.ChannelSettings("default-channel", True, values)
     assert not channel.transliterates_look_alikes
+
+
+def _rendered_by_django(source, variables):
+    return rendering.compile_template(source).render(Context(dict(variables))).strip()
+
+
+@pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
+def test_every_shipped_text_renders_as_django_renders_it(language):
+    variables = sample_variables(language)
+    odd_values = {**variables, "first_name": None, "order_number": 10482, "total": Decimal("5.5")}
+    del odd_values["shop_name"]
+    for key in TEXT_KEYS:
+        source = texts_of(language)[key]
+        for values in (variables, odd_values, {}):
+            assert render_text(key, language, values) == _rendered_by_django(source, values), key
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "Hi {{ first_name|upper }}, {{ shop_name }}",
+        "{% if first_name %}Hi {{ first_name }}{% else %}Hello{% endif %} from {{ shop_name }}",
+        "{{ shop_name }} {{ shop_name.upper }} {{ missing }}!",
+        "Plain words only",
+    ],
+)
+@pytest.mark.parametrize("first_name", ["Ada", "", None])
+def test_overrides_with_filters_and_conditions_render_as_django_renders_them(override, first_name):
+    values = {"shop_name": "Acme", "first_name": first_name}
+
+    rendered = render_text("order_confirmation", "en", values, override=override)
+
+    assert rendered == _rendered_by_django(override, values)
+    assert "Acme" in rendered or override == "Plain words only"
