@@ -77,6 +77,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--loops", type=int, default=2, help="batch loops per process")
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--naive", type=int, default=500)
     parser.add_argument("--naive-schedule", type=int, default=5_000)
@@ -239,6 +240,7 @@ def bench_dispatch(args: argparse.Namespace, server: Any) -> dict[str, Any]:
     env = dict(os.environ)
     command = [sys.executable, __file__, "--role", "dispatcher"]
     command += ["--batch-size", str(args.batch_size), "--concurrency", str(args.concurrency)]
+    command += ["--loops", str(args.loops)]
     command += ["--redis-db", str(args.redis_db)]
     started = time.perf_counter()
     workers = [
@@ -258,7 +260,7 @@ def bench_dispatch(args: argparse.Namespace, server: Any) -> dict[str, Any]:
 
 
 def run_dispatcher(args: argparse.Namespace) -> int:
-    """One dispatch process: batches until nothing is due, then its figures as one JSON line."""
+    """One dispatch process: `dispatch_all` until nothing is due, then its figures as JSON."""
     setup_django()
     from django.conf import settings
     from django.db import connection
@@ -267,22 +269,25 @@ def run_dispatcher(args: argparse.Namespace) -> int:
     settings.SALEOR_SMS_CONCURRENCY = args.concurrency  # concurrent sends inside a batch
     from saleor_sms_plugin import dispatch
 
-    rss_start, rss_peak, rss_warm = current_rss_mb(), 0.0, 0.0
-    sent, batches, queries = 0, 0, []
+    rss_start = current_rss_mb()
+    batches: list[tuple[int, int, float]] = []  # (sent, SQL statements, RSS after), per batch
+    dispatch_due = dispatch.dispatch_due
+
+    def measured_batch(**kwargs: Any) -> Any:
+        # Each batch loop runs in its own thread, with its own connection: captured per thread.
+        with CaptureQueriesContext(connection) as captured:
+            report = dispatch_due(**kwargs)
+        if report.claimed:
+            batches.append((report.sent, statements(captured.captured_queries), current_rss_mb()))
+        connection.queries_log.clear()  # the capture keeps them: not the dispatcher's memory
+        return report
+
+    dispatch.dispatch_due = measured_batch  # type: ignore[assignment]
     cpu_started = cpu_seconds()
     started = time.perf_counter()
     idle_since: float | None = None
     while True:
-        with CaptureQueriesContext(connection) as captured:
-            batch = dispatch.dispatch_due(batch_size=args.batch_size)
-        if batch.claimed:
-            batches += 1
-            sent += batch.sent
-            queries.append(statements(captured.captured_queries))
-            connection.queries_log.clear()  # the capture keeps them: not the dispatcher's memory
-            rss_peak = max(rss_peak, current_rss_mb())
-            # After the first batch: modules, the HTTP pool and its threads are in memory.
-            rss_warm = rss_warm or rss_peak
+        if dispatch.dispatch_all(batch_size=args.batch_size, loops=args.loops):
             idle_since = None
             continue
         idle_since = idle_since or time.perf_counter()
@@ -291,11 +296,17 @@ def run_dispatcher(args: argparse.Namespace) -> int:
         time.sleep(0.1)
     seconds = (idle_since or time.perf_counter()) - started
     cpu = cpu_seconds() - cpu_started
+    sent = sum(batch[0] for batch in batches)
+    queries = [batch[1] for batch in batches]
+    rss_peak = max((batch[2] for batch in batches), default=rss_start)
+    # After the first batches: modules, the HTTP pool and its threads are in memory.
+    rss_warm = batches[min(args.loops, len(batches)) - 1][2] if batches else rss_start
     print(
         json.dumps(
             {
                 "sent": sent,
-                "batches": batches,
+                "batches": len(batches),
+                "loops": args.loops,
                 "seconds": seconds,
                 "per_second": sent / seconds if seconds else 0.0,
                 "queries_per_batch": sorted(set(queries)),

@@ -10,8 +10,10 @@ cannot overwrite what another recorded.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +39,7 @@ from .signals import message_sending, message_sent, message_status_changed
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
+DEFAULT_LOOPS = 2
 DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_RETRY_DELAY = timedelta(seconds=30)
 MAX_RETRY_DELAY = timedelta(hours=1)
@@ -99,6 +102,44 @@ def dispatch_due(
     return process(claim_due(batch_size, now), now)
 
 
+def dispatch_all(
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    time_budget: float | None = None,
+    loops: int | None = None,
+) -> int:
+    """Send due messages batch after batch until none is left or `time_budget` seconds passed.
+
+    `loops` batch loops run side by side (`SALEOR_SMS_DISPATCH_LOOPS`, 2 by default), the
+    calling thread being one of them: while one waits for the provider's answers, another
+    claims, renders and records. SKIP LOCKED keeps their batches apart, exactly as for two
+    dispatchers in two processes. Returns how many messages were claimed.
+    """
+    loops = loops or int(getattr(django_settings, "SALEOR_SMS_DISPATCH_LOOPS", DEFAULT_LOOPS))
+    deadline = time.monotonic() + time_budget if time_budget is not None else None
+
+    def loop() -> int:
+        claimed = 0
+        while deadline is None or time.monotonic() < deadline:
+            report = dispatch_due(batch_size=batch_size)
+            claimed += report.claimed
+            if report.claimed < batch_size:
+                break
+        return claimed
+
+    def side_loop() -> int:
+        try:
+            return loop()
+        finally:
+            connection.close()  # this thread's own database connection
+
+    if loops <= 1:
+        return loop()
+    with ThreadPoolExecutor(loops - 1, thread_name_prefix="sms-dispatch") as pool:
+        others = [pool.submit(side_loop) for _ in range(loops - 1)]
+        return loop() + sum(other.result() for other in others)
+
+
 def send_message(message_id: int, now: datetime | None = None) -> BatchReport:
     """Send one message now if it is scheduled and due; a no-op otherwise."""
     now = now or timezone.now()
@@ -149,8 +190,8 @@ def process(ids: list[int], now: datetime) -> BatchReport:
         else:
             assert draft is not None
             ready.append((message, draft))
-    _store_drafts(ready)
-    for outcome in _send(ready, channels, now):
+    stored = _store_drafts(ready)
+    for outcome in _send(ready, channels, now, stored):
         report.add(outcome)
     with transaction.atomic():
         # A follow-up exists exactly when the text before it is recorded as sent.
@@ -201,7 +242,7 @@ def _prepare(
     return None, draft
 
 
-def _store_drafts(ready: list[tuple[Message, MessageDraft]]) -> None:
+def _store_drafts(ready: list[tuple[Message, MessageDraft]]) -> dict[int, Outcome]:
     # The body is stored before sending so that a worker that dies mid-batch leaves enough
     # behind to ask the provider whether the text went out (see recover_stale).
     outcomes = []
@@ -218,12 +259,14 @@ def _store_drafts(ready: list[tuple[Message, MessageDraft]]) -> None:
             )
         )
     record(outcomes, timezone.now(), keep_status=True)
+    return {outcome.message_id: outcome for outcome in outcomes}
 
 
 def _send(
     ready: list[tuple[Message, MessageDraft]],
     channels: dict[str, ChannelSettings | None],
     now: datetime,
+    stored: dict[int, Outcome],
 ) -> list[Outcome]:
     by_channel: dict[str, list[tuple[Message, MessageDraft]]] = {}
     for message, draft in ready:
@@ -243,8 +286,8 @@ def _send(
             for message, draft in items
         ]
         results = backend.send_many(batch)
-        for (message, draft), result in zip(items, results, strict=True):
-            outcomes.append(_outcome_of_send(message, draft, result, now))
+        for (message, _), result in zip(items, results, strict=True):
+            outcomes.append(_outcome_of_send(message, stored[message.id], result, now))
     return outcomes
 
 
@@ -254,20 +297,13 @@ def status_callback_url(channel: ChannelSettings, message_id: int) -> str:
 
 
 def _outcome_of_send(
-    message: Message, draft: MessageDraft, result: SendResult | SmsError, now: datetime
+    message: Message, stored: Outcome, result: SendResult | SmsError, now: datetime
 ) -> Outcome:
-    encoding, segments = segment_figures(draft.body)
-    outcome = Outcome(
-        message.id,
-        Status.SENT,
-        body=draft.body,
-        language=draft.language,
-        encoding=encoding,
-        segments=segments,
-    )
+    """`stored` is the draft as recorded before sending: body, language, segments."""
+    outcome = replace(stored, status=Status.SENT)
     if isinstance(result, SendResult):
         outcome.provider_id, outcome.sent_at = result.provider_id, now
-        outcome.segments = result.segments or segments
+        outcome.segments = result.segments or stored.segments
         return outcome
     outcome.error_code, outcome.error_message = result.code, str(result)[:1000]
     if isinstance(result, UncertainDelivery):

@@ -27,13 +27,7 @@ def send_message_task(message_id: int) -> None:
 def dispatch_due_messages_task(batch_size: int = dispatch.DEFAULT_BATCH_SIZE) -> int:
     """Send every due message, batch after batch, within a time budget; returns claimed count."""
     dispatch.recover_stale()
-    started, claimed = time.monotonic(), 0
-    while time.monotonic() - started < DISPATCH_TIME_BUDGET:
-        report = dispatch.dispatch_due(batch_size=batch_size)
-        claimed += report.claimed
-        if report.claimed < batch_size:
-            break
-    return claimed
+    return dispatch.dispatch_all(batch_size=batch_size, time_budget=DISPATCH_TIME_BUDGET)
 
 
 @shared_task(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,6 +14,24 @@ from ..exceptions import SmsError, TransientSmsError
 
 if TYPE_CHECKING:
     from ..conf import ChannelSettings
+
+
+_local = threading.local()
+
+
+def sending_threads(size: int) -> ThreadPoolExecutor:
+    """The calling thread's pool of `size` threads for sending, kept between its batches.
+
+    One pool per dispatching thread, so that batch loops running side by side each have
+    their `size` texts in flight. Threads start as they are first needed; the pool goes
+    with the thread that owns it. Keyed by process id too: a pool does not survive a fork
+    (Celery's prefork workers), the child makes its own.
+    """
+    pools: dict[tuple[int, int], ThreadPoolExecutor] = _local.__dict__.setdefault("pools", {})
+    key = (os.getpid(), size)
+    if key not in pools:
+        pools[key] = ThreadPoolExecutor(size, thread_name_prefix="sms-send")
+    return pools[key]
 
 
 @dataclass(frozen=True)
@@ -52,8 +72,7 @@ class SmsBackend:
         """One outcome per text, in order: a result, or the error that stopped it."""
         if len(batch) <= 1 or self.concurrency <= 1:
             return [self._outcome(sms) for sms in batch]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batch))) as pool:
-            return list(pool.map(self._outcome, batch))
+        return list(sending_threads(self.concurrency).map(self._outcome, batch))
 
     def find_sent(self, to: str, body: str, since: datetime) -> str | None:
         """The provider id of a text to `to` with this body accepted since `since`, if any.

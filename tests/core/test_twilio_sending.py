@@ -229,3 +229,25 @@ def test_a_lost_answer_to_a_refused_text_sends_it_once_after_the_check(
     message.refresh_from_db()
     assert message.status == Status.SENT
     assert len(twilio.messages) == 1
+
+
+def test_batch_loops_side_by_side_send_every_due_text_exactly_once(
+    channel, order_factory, twilio
+):
+    messages = [place(order_factory, phone=f"+1201555{index:04d}") for index in range(40)]
+
+    claimed = dispatch.dispatch_all(batch_size=3, loops=3)
+
+    assert claimed == 40
+    assert set(Message.objects.values_list("status", flat=True)) == {Status.SENT}
+    sent_to = sorted(accepted.form["To"] for accepted in twilio.messages)
+    assert sent_to == sorted(message.recipient.phone for message in messages)
+
+
+def test_batch_loops_stop_when_their_time_is_spent(channel, order_factory, twilio):
+    for index in range(10):
+        place(order_factory, phone=f"+1201555{index:04d}")
+
+    assert dispatch.dispatch_all(batch_size=2, loops=2, time_budget=0) == 0
+    assert twilio.messages == []
+    assert dispatch.dispatch_all(batch_size=2, loops=2) == 10
