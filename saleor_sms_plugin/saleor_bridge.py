@@ -150,10 +150,15 @@ def load_channel_settings(channel_slug: str) -> ChannelSettings | None:
     admin sent them (booleans as booleans); fields it does not store take their defaults.
     The plugin counts as active only while both its configuration and the channel are active.
     """
-    channel = Channel.objects.filter(slug=channel_slug).first()
+    # One query where the plugin is configured: every offer link click asks.
+    stored = (
+        PluginConfiguration.objects.select_related("channel")
+        .filter(identifier=PLUGIN_ID, channel__slug=channel_slug)
+        .first()
+    )
+    channel = stored.channel if stored else Channel.objects.filter(slug=channel_slug).first()
     if channel is None:
         return None
-    stored = PluginConfiguration.objects.filter(identifier=PLUGIN_ID, channel=channel).first()
     raw = values_from_configuration(stored.configuration) if stored else {}
     return ChannelSettings.build(
         channel_slug,
