@@ -356,7 +356,8 @@ def test_every_shipped_text_renders_as_django_renders_it(language):
     del odd_values["shop_name"]
     for key in TEXT_KEYS:
         source = texts_of(language)[key]
-        for values in (variables, odd_values, {}):
+        no_name = {**variables, "first_name": ""}
+        for values in (variables, no_name, odd_values, {}):
             assert render_text(key, language, values) == _rendered_by_django(source, values), key
 
 
@@ -366,6 +367,11 @@ def test_every_shipped_text_renders_as_django_renders_it(language):
         "Hi {{ first_name|upper }}, {{ shop_name }}",
         "{% if first_name %}Hi {{ first_name }}{% else %}Hello{% endif %} from {{ shop_name }}",
         "{{ shop_name }} {{ shop_name.upper }} {{ missing }}!",
+        "{% if missing %}x{% elif first_name %}Hi {{ first_name }}{% else %}Hey{% endif %} "
+        "{{ shop_name }}",
+        "{% if not first_name %}Hello{% endif %} {{ shop_name }}",
+        "{% if first_name %}{% if shop_name %}{{ first_name }} at {{ shop_name }}{% endif %}"
+        "{% endif %}{{ shop_name }}",
         "Plain words only",
     ],
 )
