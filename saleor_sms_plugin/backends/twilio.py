@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import threading
 from datetime import datetime
 
 from django.conf import settings as django_settings
@@ -102,10 +102,21 @@ def translate_error(error: TwilioRestException) -> SmsError:
     return SmsError(text, code=code, status=status)
 
 
-@functools.lru_cache(maxsize=64)
+_clients: dict[tuple[str, str, str | None, int, float], Client] = {}
+_clients_lock = threading.Lock()
+
+
 def _client(
     account_sid: str, auth_token: str, api_url: str | None, pool_size: int, timeout: float
 ) -> Client:
-    # One client per account and process keeps HTTP connections alive between batches.
-    http_client = BaseUrlHttpClient(base_url=api_url, pool_size=pool_size, timeout=timeout)
-    return Client(account_sid, auth_token, http_client=http_client)
+    """One client per account and process: its HTTP connections stay open between batches.
+
+    Made under a lock: the first batch's sending threads all ask for it at the same moment.
+    """
+    key = (account_sid, auth_token, api_url, pool_size, timeout)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            http_client = BaseUrlHttpClient(base_url=api_url, pool_size=pool_size, timeout=timeout)
+            client = _clients[key] = Client(account_sid, auth_token, http_client=http_client)
+        return client

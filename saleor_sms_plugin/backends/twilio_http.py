@@ -17,6 +17,7 @@ set it to the bundled Twilio-compatible server, so requests still go through the
 from __future__ import annotations
 
 import base64
+import functools
 import http.client
 import json
 import logging
@@ -62,7 +63,6 @@ class BaseUrlHttpClient(HttpClient):
         self.pool_size = pool_size
         self._idle: dict[tuple[str, str], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
-        self._tls = ssl.create_default_context()
         self._proxy = urlsplit(proxy) if (proxy := getproxies().get("https")) else None
 
     def request(
@@ -148,11 +148,17 @@ class BaseUrlHttpClient(HttpClient):
         host = netloc.rsplit(":", 1)[0]
         if self._proxy is not None and not proxy_bypass(host):
             connection = http.client.HTTPSConnection(
-                self._proxy.netloc, timeout=timeout, context=self._tls
+                self._proxy.netloc, timeout=timeout, context=_tls_context()
             )
             connection.set_tunnel(netloc)
             return connection
-        return http.client.HTTPSConnection(netloc, timeout=timeout, context=self._tls)
+        return http.client.HTTPSConnection(netloc, timeout=timeout, context=_tls_context())
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # One per process: loading the system's certificates costs about a megabyte each time.
+    return ssl.create_default_context()
 
 
 def _dropped(connection: http.client.HTTPConnection) -> bool:

@@ -173,3 +173,29 @@ def test_a_slow_answer_times_out_as_no_answer(raw_server):
 
     with pytest.raises(NoAnswer):
         client_for(server, timeout=0.2).request("GET", "https://api.twilio.com/x")
+
+
+def test_sending_threads_starting_together_share_one_client_per_account(monkeypatch):
+    from saleor_sms_plugin.backends import twilio
+
+    made = []
+    slow_to_make = twilio.BaseUrlHttpClient
+
+    def client_made_slowly(**kwargs):  # as when certificates are loaded: the race widens
+        threading.Event().wait(0.05)
+        made.append(kwargs)
+        return slow_to_make(**kwargs)
+
+    monkeypatch.setattr(twilio, "BaseUrlHttpClient", client_made_slowly)
+    account = ("AC" + "7" * 32, "token-7", "http://127.0.0.1:9", 64, 30.0)
+    start = threading.Barrier(32)
+
+    def first_send_asks_for_the_client(_: int) -> int:
+        start.wait()
+        return id(twilio._client(*account))
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        clients = set(pool.map(first_send_asks_for_the_client, range(32)))
+
+    assert len(clients) == 1
+    assert len(made) == 1
