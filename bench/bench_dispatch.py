@@ -379,32 +379,9 @@ def bench_naive(args: argparse.Namespace, server: Any) -> dict[str, Any]:
 
 
 def start_celery_worker() -> subprocess.Popen[bytes]:
-    from saleor_sms_plugin.standalone_celery import app
+    from saleor_sms_plugin.standalone_celery import start_worker
 
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "--quiet",
-            "-A",
-            "saleor_sms_plugin.standalone_celery",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"sms-bench-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-    )
-    deadline = time.monotonic() + 60
-    while not app.control.ping(timeout=0.5):
-        if time.monotonic() > deadline or worker.poll() is not None:
-            raise RuntimeError("the Celery worker did not start")
-    return worker
+    return start_worker("sms-bench", broker=os.environ["CELERY_BROKER_URL"], cwd=ROOT)
 
 
 # Report ---------------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ the bundled Twilio-compatible server, and signed delivery callbacks back to the 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -125,7 +123,7 @@ def _configure(api_url: str, public_base_url: str) -> None:
 @contextmanager
 def _worker(api_url: str) -> Iterator[str]:
     """A Celery worker process on Redis, or the same task code in this process without Redis."""
-    from .standalone_celery import app
+    from .standalone_celery import app, start_worker
 
     broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
     try:
@@ -134,35 +132,17 @@ def _worker(api_url: str) -> Iterator[str]:
         print(f"(Redis at {broker} is not reachable: {error}; running tasks in this process)")
         yield "in-process"
         return
-    env = {
-        **os.environ,
-        "SALEOR_SMS_TWILIO_API_URL": api_url,
-        "SALEOR_SMS_BACKEND": "saleor_sms_plugin.backends.twilio.TwilioBackend",
-        "PYTHONWARNINGS": "ignore",
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "--quiet",
-            "-A",
-            "saleor_sms_plugin.standalone_celery",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"sms-demo-{os.getpid()}@%h",
-        ],
-        env=env,
+    worker = start_worker(
+        "sms-demo",
+        broker=broker,
+        env={
+            "SALEOR_SMS_TWILIO_API_URL": api_url,
+            "SALEOR_SMS_BACKEND": "saleor_sms_plugin.backends.twilio.TwilioBackend",
+            "PYTHONWARNINGS": "ignore",
+        },
+        timeout=30,
     )
     try:
-        deadline = time.monotonic() + 30
-        while not app.control.ping(timeout=0.5) and time.monotonic() < deadline:
-            if worker.poll() is not None:
-                raise RuntimeError("the Celery worker exited")
         yield "celery worker"
     finally:
         worker.terminate()

@@ -1,9 +1,17 @@
-"""A Celery app for running the core's tasks outside Saleor (demo, tests).
+"""A Celery app for running the core's tasks outside Saleor (demo, tests, benchmarks).
 
 Inside Saleor, Saleor's own app (saleor.celeryconf) discovers the plugin's tasks.
 """
 
+from __future__ import annotations
+
 import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
 
 from celery import Celery
 
@@ -12,3 +20,41 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_sms_plugin.standalone_se
 app = Celery("saleor_sms_plugin")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["saleor_sms_plugin"])
+
+
+def start_worker(
+    name: str,
+    *,
+    broker: str,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    timeout: float = 60.0,
+) -> subprocess.Popen[bytes]:
+    """A `celery worker` of this app in a process of its own, once it answers on `broker`.
+
+    One task at a time (`--pool=solo`), warnings only. Raises RuntimeError when the process
+    exits or does not answer a ping within `timeout` seconds; the caller stops it
+    (`terminate()`) when done.
+    """
+    hostname = f"{name}-{uuid.uuid4().hex[:8]}@%h"
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "--quiet", "-A", __name__, "worker"),
+            *("--pool=solo", "--concurrency=1", "--loglevel=WARNING"),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+            *("--hostname", hostname),
+        ],
+        cwd=cwd,
+        env={**os.environ, **(env or {}), "CELERY_BROKER_URL": broker},
+    )
+    # A client app of its own: this process's app may hold connections to another broker.
+    with Celery(broker=broker) as pinger:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if worker.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited with {worker.returncode}")
+            if pinger.control.ping(timeout=0.5):
+                return worker
+    worker.terminate()
+    worker.wait(timeout=15)
+    raise RuntimeError("the Celery worker did not answer a ping in time")

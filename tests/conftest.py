@@ -6,7 +6,6 @@ import itertools
 import os
 import re
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from celery import Celery
 from django.utils import timezone
 
 from saleor_sms_plugin import conf
@@ -169,7 +167,7 @@ def celery_worker_factory(
     """
     from django.db import connection
 
-    from saleor_sms_plugin.standalone_celery import app
+    from saleor_sms_plugin.standalone_celery import app, start_worker
 
     workers: list[subprocess.Popen[bytes]] = []
 
@@ -182,40 +180,20 @@ def celery_worker_factory(
             app.conf.CELERY_BROKER_URL = broker
             app._pool = None
             app.amqp._producer_pool = None
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-            "SMS_DATABASE_NAME": connection.settings_dict["NAME"],
-            "CELERY_BROKER_URL": broker,
-            "SALEOR_SMS_TWILIO_API_URL": getattr(settings, "SALEOR_SMS_TWILIO_API_URL", "") or "",
-            "SALEOR_SMS_BACKEND": getattr(settings, "SALEOR_SMS_BACKEND", "") or "",
-            "PYTHONPATH": str(ROOT),
-        }
         app.connection_for_write().default_channel.client.flushdb()
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "saleor_sms_plugin.standalone_celery",
-                "worker",
-                "--pool=solo",
-                "--concurrency=1",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--hostname",
-                f"sms-test-{uuid.uuid4().hex[:8]}@%h",
-            ],
+        worker = start_worker(
+            "sms-test",
+            broker=broker,
             cwd=ROOT,
-            env=env,
+            env={
+                "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
+                "SMS_DATABASE_NAME": connection.settings_dict["NAME"],
+                "SALEOR_SMS_TWILIO_API_URL": settings.SALEOR_SMS_TWILIO_API_URL or "",
+                "SALEOR_SMS_BACKEND": settings.SALEOR_SMS_BACKEND or "",
+                "PYTHONPATH": str(ROOT),
+            },
         )
         workers.append(worker)
-        # A fresh client app: the shared one may still hold connections to an earlier broker.
-        with Celery(broker=broker) as pinger:
-            _wait_for_worker(pinger, worker)
         return worker
 
     yield start
@@ -237,16 +215,6 @@ def celery_worker_process(
     Tests using it need `transactional_db` so the worker sees committed rows.
     """
     return celery_worker_factory()
-
-
-def _wait_for_worker(app: Any, worker: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            raise RuntimeError(f"Celery worker exited with {worker.returncode}")
-        if app.control.ping(timeout=0.5):
-            return
-    raise RuntimeError("Celery worker did not answer a ping in time")
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
