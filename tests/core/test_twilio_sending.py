@@ -231,9 +231,7 @@ def test_a_lost_answer_to_a_refused_text_sends_it_once_after_the_check(
     assert len(twilio.messages) == 1
 
 
-def test_batch_loops_side_by_side_send_every_due_text_exactly_once(
-    channel, order_factory, twilio
-):
+def test_batch_loops_side_by_side_send_every_due_text_exactly_once(channel, order_factory, twilio):
     messages = [place(order_factory, phone=f"+1201555{index:04d}") for index in range(40)]
 
     claimed = dispatch.dispatch_all(batch_size=3, loops=3)
