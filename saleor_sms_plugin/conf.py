@@ -397,8 +397,9 @@ REPORTING_FIELDS: list[ConfigField] = [
         FieldType.OUTPUT,
         f"/plugins/channel/<channel>/{PLUGIN_ID}/{STATS_PATH}",
         "Statistics page",
-        "Texts sent, delivered, clicked and converted, per flow and day. Open this address "
-        "under the public base URL with ?token=<a staff access token> once; staff need the "
+        "Texts sent, delivered, clicked and converted, per flow and day: this channel's page, "
+        "shown in full once a public base URL is saved. Open it with "
+        "?token=<a staff access token> once; staff need the "
         "MANAGE_ORDERS or MANAGE_PLUGINS permission. The GraphQL API is next to it, at "
         f"{GRAPHQL_PATH}.",
         _text,
@@ -730,9 +731,22 @@ class ChannelSettings:
 
     def route_url(self, path: str) -> str:
         """Absolute URL of one of the plugin's routes for this channel ('' without a base URL)."""
-        if not self.public_base_url:
-            return ""
-        return f"{self.public_base_url}/plugins/channel/{self.channel_slug}/{PLUGIN_ID}/{path}"
+        return channel_route_url(self.public_base_url, self.channel_slug, path)
+
+
+def channel_route_url(public_base_url: str, channel_slug: str, path: str) -> str:
+    """Absolute URL of one of the plugin's routes for a channel ('' without a base URL)."""
+    if not public_base_url:
+        return ""
+    return f"{public_base_url.rstrip('/')}/plugins/channel/{channel_slug}/{PLUGIN_ID}/{path}"
+
+
+def stats_page_address(channel_slug: str, values: Mapping[str, Any]) -> str:
+    """What the read-only "Statistics page" field shows for a channel: its address."""
+    public_base_url = str(values.get(PUBLIC_BASE_URL) or "")
+    return channel_route_url(public_base_url, channel_slug, STATS_PATH) or (
+        f"/plugins/channel/{channel_slug}/{PLUGIN_ID}/{STATS_PATH} (under the public base URL)"
+    )
 
 
 SettingsLoader = Callable[[str], ChannelSettings | None]

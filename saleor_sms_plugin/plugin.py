@@ -95,6 +95,20 @@ class SmsPlugin(BasePlugin):
                 }
             ) from error
 
+    @classmethod
+    def pre_save_plugin_configuration(cls, plugin_configuration: PluginConfiguration) -> None:
+        """Show the channel's own statistics page address in the Dashboard."""
+        channel = plugin_configuration.channel
+        configuration = plugin_configuration.configuration or []
+        values = conf.values_from_configuration(configuration)
+        address = conf.stats_page_address(channel.slug if channel else "<channel>", values)
+        for item in configuration:
+            if item["name"] == conf.STATS_PAGE:
+                item["value"] = address
+                return
+        configuration.append({"name": conf.STATS_PAGE, "value": address})
+        plugin_configuration.configuration = configuration
+
     @core_hook
     def order_created(self, order: Order, **kwargs: Any) -> None:
         handlers.on_order_placed(saleor_bridge.order_snapshot(order))
