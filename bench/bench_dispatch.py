@@ -1,7 +1,7 @@
 """Scheduling and dispatch benchmark: win-back for 1,000,000 past customers, 100,000 texts sent.
 
     .venv/bin/python bench/bench_dispatch.py [--customers 1000000] [--dispatch 100000]
-        [--workers 1] [--loops 2] [--batch-size 500] [--concurrency 64] [--latency 0.1]
+        [--workers 1] [--loops 3] [--batch-size 500] [--concurrency 64] [--latency 0.1]
         [--naive 500]
 
 1. Scheduling: `past_customers.start_win_back` for `--customers` customers (COPY into a temporary
@@ -81,7 +81,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--loops", type=int, default=2, help="batch loops per process")
+    parser.add_argument("--loops", type=int, default=3, help="batch loops per process")
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--naive", type=int, default=500)
     parser.add_argument("--naive-schedule", type=int, default=5_000)

@@ -39,7 +39,7 @@ from .signals import message_sending, message_sent, message_status_changed
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
-DEFAULT_LOOPS = 2
+DEFAULT_LOOPS = 3
 DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_RETRY_DELAY = timedelta(seconds=30)
 MAX_RETRY_DELAY = timedelta(hours=1)
@@ -110,7 +110,7 @@ def dispatch_all(
 ) -> int:
     """Send due messages batch after batch until none is left or `time_budget` seconds passed.
 
-    `loops` batch loops run side by side (`SALEOR_SMS_DISPATCH_LOOPS`, 2 by default), the
+    `loops` batch loops run side by side (`SALEOR_SMS_DISPATCH_LOOPS`, 3 by default), the
     calling thread being one of them: while one waits for the provider's answers, another
     claims, renders and records. SKIP LOCKED keeps their batches apart, exactly as for two
     dispatchers in two processes. Returns how many messages were claimed.
