@@ -223,6 +223,7 @@ def bench_saleor(args: argparse.Namespace) -> int:
         f"{args.channel}, DB_CONN_MAX_AGE={args.db_conn_max_age}",
         flush=True,
     )
+    set_aside_earlier_links(args)
     prepared_route = offer_link_paths(args, count)
     prepared_host = [link_host_path(args, path) for path in offer_link_paths(args, count)]
     prepare_all_checkouts(2 * count)
@@ -281,6 +282,17 @@ def storefront_checkout(connection: http.client.HTTPConnection, checkout_input: 
 def link_host_path(args: argparse.Namespace, plugin_path: str) -> str:
     """The same link as the link host writes it: /<channel>/l/<token>."""
     return f"/{args.channel}/l/{plugin_path.rsplit('/', 1)[1]}"
+
+
+def set_aside_earlier_links(args: argparse.Namespace) -> None:
+    """Links an interrupted earlier run left waiting are not this run's to prepare."""
+    from saleor_sms_plugin.models import CheckoutPreparation, OfferLink
+
+    left = OfferLink.objects.filter(
+        channel_slug=args.channel, prepare_state=CheckoutPreparation.PENDING
+    ).update(prepare_state=CheckoutPreparation.SKIPPED)
+    if left:
+        print(f"set aside {left} links an earlier run left waiting", flush=True)
 
 
 def prepare_all_checkouts(expected: int) -> None:
