@@ -9,7 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -476,3 +476,31 @@ def offers_channel(
 
     configure()
     return configure
+
+
+OFFER_ORDER_PLACED = datetime(2030, 1, 15, 13, 0, tzinfo=UTC)  # 14:00 in Warsaw
+
+
+@pytest.fixture
+def offer_order(order_factory: Callable[..., OrderSnapshot]) -> Callable[[int], Any]:
+    """An order in Poland (Polish) with consent; `send(step)` sends its offer `step` at its
+    due time and returns the message as recorded. `send.order` is the order."""
+    from saleor_sms_plugin import dispatch, handlers
+    from saleor_sms_plugin.models import Message
+
+    order = order_factory(
+        country="PL",
+        language_code="pl",
+        created_at=OFFER_ORDER_PLACED,
+        metadata={"sms_marketing_consent": "true"},
+    )
+    handlers.on_order_placed(order)
+
+    def send(step: int) -> Any:
+        message = Message.objects.get(order_id=order.id, step=step)
+        dispatch.send_message(message.pk, now=message.due_at + timedelta(seconds=1))
+        message.refresh_from_db()
+        return message
+
+    send.order = order  # type: ignore[attr-defined]
+    return send

@@ -14,8 +14,8 @@ from django.db import close_old_connections
 from django.test import RequestFactory
 from django.utils import timezone
 
-from saleor_sms_plugin import conf, dispatch, handlers, link_server, offer_pages
-from saleor_sms_plugin.models import LinkClick, Message, OfferLink
+from saleor_sms_plugin import conf, link_server, offer_pages
+from saleor_sms_plugin.models import LinkClick, OfferLink
 
 from ..conftest import CAP_VARIANT, STOREFRONT
 from .test_links_clicks import IPHONE
@@ -37,19 +37,9 @@ def link_host(offers_channel):
 
 
 @pytest.fixture
-def send_offer(order_factory):
-    order = order_factory(
-        country="PL",
-        language_code="pl",
-        created_at=PLACED,
-        metadata={"sms_marketing_consent": "true"},
-    )
-    handlers.on_order_placed(order)
-
+def send_offer(offer_order):
     def send(step):
-        message = Message.objects.get(order_id=order.id, step=step)
-        dispatch.send_message(message.pk, now=message.due_at + timedelta(seconds=1))
-        message.refresh_from_db()
+        message = offer_order(step)
         match = LINK_RE.search(message.body)
         assert match, message.body
         return message, match.group(1)

@@ -30,24 +30,14 @@ LINK_RE = re.compile(r"https://api\.example\.com(/plugins/channel/[^\s]+/l/[A-Za
 
 
 @pytest.fixture
-def offer_texts(order_factory):
-    """An order in Poland (Polish) with consent; returns a function sending offer `step`."""
-    order = order_factory(
-        country="PL",
-        language_code="pl",
-        created_at=PLACED,
-        metadata={"sms_marketing_consent": "true"},
-    )
-    handlers.on_order_placed(order)
+def offer_texts(offer_order):
+    """Sends the offer `step` of an order in Poland with consent: (message, the text sent)."""
 
     def send(step):
-        message = Message.objects.get(order_id=order.id, step=step)
-        dispatch.send_message(message.pk, now=message.due_at + timedelta(seconds=1))
-        sms = locmem.outbox[-1]
-        message.refresh_from_db()
-        return message, sms
+        message = offer_order(step)
+        return message, locmem.outbox[-1]
 
-    send.order = order
+    send.order = offer_order.order
     return send
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from saleor_sms_plugin import checkouts, conf, dispatch, handlers, links, tasks
+from saleor_sms_plugin import checkouts, conf, links, tasks
 from saleor_sms_plugin.models import CheckoutPreparation, LinkClick, Message, OfferLink
 from saleor_sms_plugin.prepared_checkouts import MAX_ATTEMPTS, prepare_checkouts
 
@@ -22,20 +22,11 @@ PLACED = datetime(2030, 1, 15, 13, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def send_offer(order_factory):
-    """An order in Poland with consent; returns a function sending its offer `step`."""
-    order = order_factory(
-        country="PL",
-        language_code="pl",
-        created_at=PLACED,
-        metadata={"sms_marketing_consent": "true"},
-    )
-    handlers.on_order_placed(order)
+def send_offer(offer_order):
+    """Sends the offer `step` of an order in Poland with consent: (message, link path)."""
 
     def send(step):
-        message = Message.objects.get(order_id=order.id, step=step)
-        dispatch.send_message(message.pk, now=message.due_at + timedelta(seconds=1))
-        message.refresh_from_db()
+        message = offer_order(step)
         return message, link_path(message.body)
 
     return send
