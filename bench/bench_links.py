@@ -102,6 +102,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--channel", default="default-channel")
     parser.add_argument("--redis-db", type=int, default=10)
     parser.add_argument(
+        "--link-server",
+        choices=("asgi", "wsgi"),
+        default="asgi",
+        help="the link server under uvicorn (asgi) or gunicorn (wsgi, if installed)",
+    )
+    parser.add_argument("--link-workers", type=int, default=2, help="gunicorn workers (wsgi)")
+    parser.add_argument(
         "--db-conn-max-age",
         type=int,
         default=0,
@@ -217,10 +224,15 @@ def bench_saleor(args: argparse.Namespace) -> int:
     link_server_url = f"http://127.0.0.1:{args.port + 1}"
     variant_id = prepare_saleor_channel(args, base_url)
     count = args.requests + args.warmup
+    link_server = (
+        f"{args.link_workers} gunicorn worker(s)"
+        if args.link_server == "wsgi"
+        else f"{args.workers} uvicorn worker(s)"
+    )
     print(
-        f"Saleor {saleor_version()}, {args.workers} uvicorn worker(s) for Saleor and as many for "
-        f"the link server, {os.cpu_count()} CPUs, {args.clients} concurrent clients, channel "
-        f"{args.channel}, DB_CONN_MAX_AGE={args.db_conn_max_age} for the link server",
+        f"Saleor {saleor_version()}, {args.workers} uvicorn worker(s) for Saleor, {link_server} "
+        f"for the link server (DB_CONN_MAX_AGE={args.db_conn_max_age}), {os.cpu_count()} CPUs, "
+        f"{args.clients} concurrent clients, channel {args.channel}",
         flush=True,
     )
     set_aside_earlier_links(args)
@@ -530,6 +542,14 @@ def saleor_server_command(args: argparse.Namespace) -> list[str]:
 
 
 def link_server_command(args: argparse.Namespace) -> list[str]:
+    if args.link_server == "wsgi":
+        # gunicorn's threaded worker with one thread: kept-alive HTTP connections, and one
+        # database connection per process that DB_CONN_MAX_AGE can keep open.
+        return [
+            *(sys.executable, "-m", "gunicorn", "saleor_sms_plugin.link_server:wsgi_application"),
+            *("--bind", f"127.0.0.1:{args.port + 1}", "--workers", str(args.link_workers)),
+            *("--worker-class", "gthread", "--threads", "1", "--log-level", "warning"),
+        ]
     return uvicorn_command(args, "saleor_sms_plugin.link_server:application", args.port + 1)
 
 
