@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import datetime
 
@@ -40,8 +41,9 @@ class TwilioBackend(SmsBackend):
     def concurrency(self) -> int:  # type: ignore[override]
         return int(getattr(django_settings, "SALEOR_SMS_CONCURRENCY", DEFAULT_CONCURRENCY))
 
-    @property
+    @functools.cached_property
     def client(self) -> Client:
+        # Looked up once per backend (a backend serves one batch), not once per text.
         return _client(
             self.channel.account_sid,
             self.channel.auth_token,
@@ -63,11 +65,9 @@ class TwilioBackend(SmsBackend):
             message = self.client.messages.create(**params)
         except TwilioRestException as error:
             raise translate_error(error) from error
-        except NotSent as error:
-            raise TransientSmsError(f"could not reach Twilio: {error}") from error
         except NoAnswer as error:
             raise UncertainDelivery(f"no answer from Twilio: {error}") from error
-        except TwilioException as error:
+        except (NotSent, TwilioException) as error:
             raise TransientSmsError(f"could not reach Twilio: {error}") from error
         segments = int(message.num_segments) if message.num_segments else None
         return SendResult(
