@@ -7,11 +7,14 @@ Every configuration field is declared here, once. The Saleor plugin builds its D
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -654,6 +657,16 @@ def values_from_configuration(
 ) -> dict[str, Any]:
     """Saleor keeps a configuration as a list of {"name", "value"} items."""
     return {item["name"]: item.get("value") for item in configuration}
+
+
+@lru_cache(maxsize=256)
+def stored_values(configuration_json: str) -> Mapping[str, Any]:
+    """The parsed values of a configuration stored as Saleor stores it, from its JSON text.
+
+    Remembered per text (read-only): a configuration is parsed once for as long as it stays
+    the same, however many clicks read it. Raises ConfigurationError as `parse_values`.
+    """
+    return MappingProxyType(parse_values(values_from_configuration(json.loads(configuration_json))))
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings as django_settings
 from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
@@ -32,12 +35,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from . import conf
+from . import conf, link_statements
 from .checkouts import CheckoutError, CheckoutGateway, CheckoutRef, get_gateway
 from .constants import SkipReason, Status
 from .events import AddressSnapshot, OrderSnapshot
 from .link_texts import page_text
-from .models import CheckoutPreparation, Conversion, LinkClick, Message, OfferLink
+from .models import CheckoutPreparation, Conversion, Message, OfferLink
 from .offers import OFFER_FLOWS, DiscountType, Offer, OfferKind, offer_by_id, offer_for
 from .signals import conversion, link_clicked
 from .texts import format_date, format_discount, format_money
@@ -247,12 +250,7 @@ def open_link(token: str, channel: conf.ChannelSettings, now: datetime | None = 
 
     Raises InvalidToken (before any lookup), UnknownLink or ExpiredLink.
     """
-    key = verify(token)
-    link = (
-        OfferLink.objects.select_related("message", "message__recipient")
-        .filter(key=key, channel_slug=channel.channel_slug)
-        .first()
-    )
+    link = link_statements.find_link(verify(token), channel.channel_slug)
     if link is None:
         raise UnknownLink
     message = link.message
@@ -278,14 +276,10 @@ def record_click(opened: OpenedLink, device: str, url: str, now: datetime | None
     change nothing else.
     """
     now = now or timezone.now()
-    LinkClick.objects.create(link=opened.link, clicked_at=now, device=device)
     if device == BOT:
+        link_statements.insert_click(opened.link.pk, device, now, message_id=None)
         return False
-    first = bool(
-        Message.objects.filter(pk=opened.message.pk, clicked_at__isnull=True).update(
-            clicked_at=now, updated_at=now
-        )
-    )
+    first = link_statements.insert_click(opened.link.pk, device, now, message_id=opened.message.pk)
     link_clicked.send(
         sender=Message, message_id=opened.message.pk, url=url, clicked_at=now, first_click=first
     )
@@ -457,15 +451,37 @@ def client_allowed(request: HttpRequest) -> bool:
     key = "saleor-sms:clicks:" + salted_hmac(CLIENT_SALT, client_address(request)).hexdigest()
     cache = caches[getattr(django_settings, "SALEOR_SMS_LINK_RATE_LIMIT_CACHE", "default")]
     try:
-        if cache.add(key, 1, timeout=window):
-            return True
-        count = cache.incr(key)
+        count = _count_click(cache, key, window)
     except ValueError:  # expired between add and incr
         return True
     except Exception as error:  # a cache outage must not break links
         logger.warning("Offer link rate limit unavailable: %r", error)
         return True
-    return int(count) <= limit
+    return count <= limit
+
+
+def _count_click(cache: BaseCache, key: str, window: int) -> int:
+    """This click's number in the client's window: one round trip where the cache is Redis."""
+    if isinstance(cache, RedisCache):
+        full_key = cache.make_and_validate_key(key)
+        pipeline = _redis_client(cache).pipeline(transaction=False)
+        pipeline.set(full_key, 0, ex=window, nx=True)  # Django stores integers as they are
+        pipeline.incr(full_key)
+        return int(pipeline.execute()[1])
+    if cache.add(key, 1, timeout=window):
+        return 1
+    return int(cache.incr(key))
+
+
+_redis_clients: WeakKeyDictionary[RedisCache, Any] = WeakKeyDictionary()
+
+
+def _redis_client(cache: RedisCache) -> Any:
+    # Django's Redis cache builds a client object for every call; one per cache will do.
+    client = _redis_clients.get(cache)
+    if client is None:
+        client = _redis_clients[cache] = cache._cache.get_client(write=True)
+    return client
 
 
 def client_address(request: HttpRequest) -> str:

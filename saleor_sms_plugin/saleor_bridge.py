@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 import graphene
@@ -24,7 +25,7 @@ from saleor.site.models import Site
 
 from .auth import ANONYMOUS, InvalidToken, Viewer, ViewerKind
 from .checkouts import CheckoutError, CheckoutRef, Discount, OfferedProduct, UnknownVoucher
-from .conf import PLUGIN_ID, ChannelSettings, values_from_configuration
+from .conf import PLUGIN_ID, ChannelSettings, stored_values
 from .events import (
     AddressSnapshot,
     CustomerSnapshot,
@@ -33,6 +34,7 @@ from .events import (
     OrderSnapshot,
 )
 from .offers import Offer, OfferKind, discounted
+from .statements import Columns, first_row, quoted
 
 if TYPE_CHECKING:
     from saleor.account.models import Address
@@ -149,24 +151,43 @@ def load_channel_settings(channel_slug: str) -> ChannelSettings | None:
     Saleor stores a configuration as a list of {"name", "value", ...} items, the values as the
     admin sent them (booleans as booleans); fields it does not store take their defaults.
     The plugin counts as active only while both its configuration and the channel are active.
+    Every offer link click asks: where the plugin is configured, this is one short statement,
+    and a configuration is parsed once for as long as it stays the same.
     """
-    # One query where the plugin is configured: every offer link click asks.
-    stored = (
-        PluginConfiguration.objects.select_related("channel")
-        .filter(identifier=PLUGIN_ID, channel__slug=channel_slug)
-        .first()
-    )
-    channel = stored.channel if stored else Channel.objects.filter(slug=channel_slug).first()
+    row = first_row(PluginConfiguration, _stored_configuration_sql(), [PLUGIN_ID, channel_slug])
+    shop_name = Site.objects.get_current().name
+    if row is not None:
+        active, configuration, channel_active, country, currency = row
+        return ChannelSettings(
+            channel_slug,
+            bool(active and channel_active),
+            stored_values(configuration),
+            shop_name=shop_name,
+            default_country=country or "",
+            currency=currency,
+        )
+    channel = Channel.objects.filter(slug=channel_slug).first()
     if channel is None:
         return None
-    raw = values_from_configuration(stored.configuration) if stored else {}
     return ChannelSettings.build(
         channel_slug,
-        bool(stored and stored.active and channel.is_active),
-        raw,
-        shop_name=Site.objects.get_current().name,
+        False,
+        {},
+        shop_name=shop_name,
         default_country=channel.default_country.code or "",
         currency=channel.currency_code,
+    )
+
+
+@cache
+def _stored_configuration_sql() -> str:
+    plugin = Columns.of(PluginConfiguration, "p", ["active", "configuration"])
+    channel = Columns.of(Channel, "c", ["is_active", "default_country", "currency_code"])
+    return (
+        f"SELECT {plugin.select_list()}, {channel.select_list()} "  # noqa: S608 - names from the models
+        f"FROM {plugin.table} JOIN {channel.table} "
+        f"ON {channel.column('id')} = {plugin.column('channel')} "
+        f"WHERE {plugin.column('identifier')} = %s AND {channel.column('slug')} = %s"
     )
 
 
@@ -280,9 +301,11 @@ class SaleorCheckoutGateway:
         from saleor.checkout.models import Checkout
 
         try:
-            return Checkout.objects.filter(token=uuid.UUID(token)).exists()
+            key = uuid.UUID(token)
         except ValueError:
             return False
+        sql = f"SELECT 1 FROM {quoted(Checkout)} WHERE {quoted(Checkout, 'token')} = %s"  # noqa: S608 - names from the models
+        return first_row(Checkout, sql, [key]) is not None
 
     def draw_unique_voucher_code(self, voucher_ref: str) -> str:
         from saleor.core.utils.promo_code import generate_promo_code

@@ -292,6 +292,50 @@ def test_the_rate_limit_counts_a_keyed_hash_of_the_address(client, offer_texts, 
     assert all("198.51.100.7" not in key for key in keys)
 
 
+def test_the_rate_limit_window_is_kept_in_redis_and_read_by_djangos_cache(
+    client, offer_texts, link_cache, settings
+):
+    settings.SALEOR_SMS_LINK_RATE_LIMIT = (5, 60)
+    _, sms = offer_texts(1)
+
+    for _ in range(2):
+        click(client, link_path(sms.body), REMOTE_ADDR="198.51.100.7")
+
+    redis = link_cache._cache.get_client()
+    [key] = redis.keys("*clicks*")
+    assert 0 < redis.ttl(key) <= 60
+    assert link_cache.get(key.decode().split(":", 2)[2]) == 2  # the count, as Django reads it
+
+
+def test_the_rate_limit_works_with_a_cache_that_is_not_redis(client, offer_texts, settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    settings.SALEOR_SMS_LINK_RATE_LIMIT_CACHE = "local"
+    settings.SALEOR_SMS_LINK_RATE_LIMIT = (2, 60)
+    _, sms = offer_texts(1)
+
+    statuses = [click(client, link_path(sms.body)).status_code for _ in range(3)]
+
+    assert statuses == [302, 302, 429]
+
+
+def test_clicks_pass_when_the_rate_limit_cache_is_down(client, offer_texts, settings, caplog):
+    settings.CACHES = {
+        **settings.CACHES,
+        "down": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
+        },
+    }
+    settings.SALEOR_SMS_LINK_RATE_LIMIT_CACHE = "down"
+    _, sms = offer_texts(1)
+
+    assert click(client, link_path(sms.body)).status_code == 302
+    assert "rate limit unavailable" in caplog.text
+
+
 def test_only_get_opens_a_link(client, offer_texts):
     _, sms = offer_texts(1)
 
