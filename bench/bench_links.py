@@ -22,9 +22,13 @@ Inside a Saleor environment (Saleor importable, the plugin installed in it):
    (e) the storefront's way to the same checkout: `checkoutCreate` (email, addresses,
        language, the line) then `checkoutAddPromoCode` over HTTP to Saleor's GraphQL API,
        asking for nothing but the checkout's id (neither way computes the checkout's prices).
-3. Stops Saleor and starts the link server (`uvicorn saleor_sms_plugin.link_server:application`,
-   as many workers, port `--port` + 1, the same settings): (b) the second set's links as the
-   link host writes them, `/<channel>/l/<token>`.
+3. Stops Saleor and starts the link server on port `--port` + 1 with the same settings, as
+   docs/offers.md recommends deploying it: gunicorn's sync workers (`--link-workers`, CPUs + 1
+   by default), each answering one click at a time and closing the connection after it (a
+   shopper's phone opens its own connection anyway), with database connections kept
+   (`--db-conn-max-age`, 60 s). `--link-server asgi` runs it under uvicorn instead (as many
+   workers as Saleor). (b) the second set's links as the link host writes them,
+   `/<channel>/l/<token>`.
 4. Checks a sample of both ways' checkouts for the voucher in the total and prints p50, p99
    and requests per second of each row, their ratios to the storefront's and to the 150 ms
    target.
@@ -103,17 +107,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis-db", type=int, default=10)
     parser.add_argument(
         "--link-server",
-        choices=("asgi", "wsgi"),
-        default="asgi",
-        help="the link server under uvicorn (asgi) or gunicorn (wsgi, if installed)",
+        choices=("wsgi", "asgi"),
+        default="wsgi",
+        help="the link server under gunicorn's sync workers (wsgi) or uvicorn (asgi)",
     )
-    parser.add_argument("--link-workers", type=int, default=2, help="gunicorn workers (wsgi)")
+    parser.add_argument(
+        "--link-workers",
+        type=int,
+        default=(os.cpu_count() or 1) + 1,
+        help="gunicorn workers (wsgi; default: CPUs + 1)",
+    )
     parser.add_argument(
         "--db-conn-max-age",
         type=int,
-        default=0,
-        help="DB_CONN_MAX_AGE for the link server (Saleor's default 0: a new database "
-        "connection per request)",
+        default=60,
+        help="DB_CONN_MAX_AGE for the link server (0, Saleor's default: a new database "
+        "connection per click)",
     )
     return parser.parse_args()
 
@@ -121,17 +130,15 @@ def parse_args() -> argparse.Namespace:
 # Measuring --------------------------------------------------------------------------------
 
 
-class Client(threading.local):
-    """One kept-alive HTTP connection per thread, as a browser or storefront server keeps."""
-
-    def __init__(self) -> None:
-        self.connection: http.client.HTTPConnection | None = None
-
-
 def run_clients(
     base_url: str, clients: int, jobs: Sequence[Any], do: Callable[[Any, Any], None]
 ) -> tuple[list[float], float]:
-    """Run `do(connection, job)` for every job on `clients` threads; (latencies in s, wall s)."""
+    """Run `do(connection, job)` for every job on `clients` threads; (latencies in s, wall s).
+
+    Each thread has one HTTP connection, kept alive where the server keeps it (Saleor's
+    uvicorn does; the link server's sync workers close it after each answer, and the next
+    request opens a new one, within the time measured).
+    """
     parts = urlsplit(base_url)
     work: queue.Queue[Any] = queue.Queue()
     for job in jobs:
@@ -543,12 +550,13 @@ def saleor_server_command(args: argparse.Namespace) -> list[str]:
 
 def link_server_command(args: argparse.Namespace) -> list[str]:
     if args.link_server == "wsgi":
-        # gunicorn's threaded worker with one thread: kept-alive HTTP connections, and one
-        # database connection per process that DB_CONN_MAX_AGE can keep open.
+        # Sync workers: one click at a time per process, so one database connection per
+        # process that DB_CONN_MAX_AGE keeps open, and whichever process is free takes the
+        # next connection (kept-alive connections would each stay with one process).
         return [
             *(sys.executable, "-m", "gunicorn", "saleor_sms_plugin.link_server:wsgi_application"),
             *("--bind", f"127.0.0.1:{args.port + 1}", "--workers", str(args.link_workers)),
-            *("--worker-class", "gthread", "--threads", "1", "--log-level", "warning"),
+            *("--worker-class", "sync", "--log-level", "warning"),
         ]
     return uvicorn_command(args, "saleor_sms_plugin.link_server:application", args.port + 1)
 
