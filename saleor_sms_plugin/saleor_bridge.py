@@ -34,7 +34,7 @@ from .events import (
     OrderSnapshot,
 )
 from .offers import Offer, OfferKind, discounted
-from .statements import Columns, first_row, quoted
+from .statements import first_row, quoted
 
 if TYPE_CHECKING:
     from saleor.account.models import Address
@@ -181,13 +181,14 @@ def load_channel_settings(channel_slug: str) -> ChannelSettings | None:
 
 @cache
 def _stored_configuration_sql() -> str:
-    plugin = Columns.of(PluginConfiguration, "p", ["active", "configuration"])
-    channel = Columns.of(Channel, "c", ["is_active", "default_country", "currency_code"])
+    plugin, channel = PluginConfiguration, Channel
     return (
-        f"SELECT {plugin.select_list()}, {channel.select_list()} "  # noqa: S608 - names from the models
-        f"FROM {plugin.table} JOIN {channel.table} "
-        f"ON {channel.column('id')} = {plugin.column('channel')} "
-        f"WHERE {plugin.column('identifier')} = %s AND {channel.column('slug')} = %s"
+        f"SELECT p.{quoted(plugin, 'active')}, p.{quoted(plugin, 'configuration')}, "  # noqa: S608 - names from the models
+        f"c.{quoted(channel, 'is_active')}, c.{quoted(channel, 'default_country')}, "
+        f"c.{quoted(channel, 'currency_code')} "
+        f"FROM {quoted(plugin)} p JOIN {quoted(channel)} c "
+        f"ON c.{quoted(channel, 'id')} = p.{quoted(plugin, 'channel')} "
+        f"WHERE p.{quoted(plugin, 'identifier')} = %s AND c.{quoted(channel, 'slug')} = %s"
     )
 
 

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from saleor_sms_plugin import conf
@@ -62,3 +64,24 @@ def test_route_urls_follow_saleors_plugin_paths():
         f"https://api.example.com/plugins/channel/channel-pln/{conf.PLUGIN_ID}/twilio/status"
     )
     assert conf.ChannelSettings.build("x", True, {}).route_url("twilio/status") == ""
+
+
+def test_a_stored_configuration_is_parsed_once_per_text_and_read_only():
+    stored = json.dumps([{"name": conf.SENDER, "value": "+48500100200"}])
+    changed = json.dumps([{"name": conf.SENDER, "value": "+48500100300"}])
+
+    first, again, other = (conf.stored_values(text) for text in (stored, stored, changed))
+
+    assert first is again
+    assert (first[conf.SENDER], other[conf.SENDER]) == ("+48500100200", "+48500100300")
+    with pytest.raises(TypeError):
+        first[conf.SENDER] = "+48500100400"  # type: ignore[index]
+
+
+def test_a_stored_configuration_with_a_wrong_value_is_refused_each_time():
+    stored = json.dumps([{"name": conf.SENDER, "value": "not a number"}])
+
+    for _ in range(2):
+        with pytest.raises(conf.ConfigurationError) as raised:
+            conf.stored_values(stored)
+        assert list(raised.value.errors) == [conf.SENDER]

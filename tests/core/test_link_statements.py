@@ -116,3 +116,10 @@ def test_a_click_without_a_message_to_mark_is_only_stored(link):
 def test_columns_refuse_a_field_the_model_does_not_have():
     with pytest.raises(LookupError, match="no_such_field"):
         statements.Columns.of(OfferLink, "l", ["id", "no_such_field"])
+
+
+def test_columns_are_read_in_the_models_order_whatever_order_they_are_named_in():
+    columns = statements.Columns.of(OfferLink, "l", ["expires_at", "key", "id"])
+
+    assert [field.attname for field in columns.fields] == ["id", "key", "expires_at"]
+    assert columns.select_list() == 'l."id", l."key", l."expires_at"'
