@@ -220,6 +220,8 @@ class OfferLink(models.Model):
     prepare_state = models.CharField(max_length=16, blank=True, default="")
     prepare_attempts = models.PositiveSmallIntegerField(default=0)
     prepare_error = models.CharField(max_length=255, blank=True)
+    # After a failed attempt, the next waits until then (backoff).
+    prepare_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

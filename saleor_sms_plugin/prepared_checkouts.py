@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -27,7 +27,11 @@ from .offers import offer_by_id
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 5  # links locked at once: a click on one of them waits for the batch
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 4
+#: The wait after the first failed attempt, four times longer after each next one: 30 s, 2 min,
+#: 8 min, so that a store restarting or briefly refusing does not use up the attempts.
+RETRY_DELAY = timedelta(seconds=30)
+RETRY_FACTOR = 4
 SENT_STATUSES = (Status.SENT, Status.DELIVERED)
 # Texts that will not reach the shopper: their links need no checkout.
 UNSENT_STATUSES = (Status.FAILED, Status.CANCELLED, Status.SKIPPED, Status.UNDELIVERED)
@@ -49,8 +53,9 @@ def prepare_checkouts(
     A link is prepared once its text is sent, while it has not expired and its offer (still
     configured, in a channel where the plugin is active and preparing is on) has fixed lines.
     Links of texts that were not sent, expired links and links whose offer changed are marked
-    skipped. A failure is logged and counted on the link; after MAX_ATTEMPTS the link is
-    given up (`failed`, with the error) and its first click makes the checkout.
+    skipped. A failure is logged and counted on the link, which waits (`retry_delay`) before the
+    next attempt; after MAX_ATTEMPTS the link is given up (`failed`, with the error) and its
+    first click makes the checkout.
     """
     now = now or timezone.now()
     report = PreparationReport()
@@ -60,6 +65,7 @@ def prepare_checkouts(
             OfferLink.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("message", "message__recipient")
             .filter(prepare_state=CheckoutPreparation.PENDING)
+            .filter(Q(prepare_after__isnull=True) | Q(prepare_after__lte=now))
             .filter(Q(message__status__in=SENT_STATUSES + UNSENT_STATUSES) | Q(expires_at__lte=now))
             .order_by("pk")[:batch_size]
         )
@@ -86,10 +92,18 @@ def _prepare(link: OfferLink, channel: conf.ChannelSettings | None, now: datetim
         attempts = link.prepare_attempts + 1
         state = CheckoutPreparation.FAILED if attempts >= MAX_ATTEMPTS else link.prepare_state
         OfferLink.objects.filter(pk=link.pk).update(
-            prepare_state=state, prepare_attempts=attempts, prepare_error=repr(error)[:255]
+            prepare_state=state,
+            prepare_attempts=attempts,
+            prepare_error=repr(error)[:255],
+            prepare_after=now + retry_delay(attempts),
         )
         return "failed"
     return "prepared"
+
+
+def retry_delay(failed_attempts: int) -> timedelta:
+    """How long a link waits after its `failed_attempts`-th failed preparation."""
+    return RETRY_DELAY * RETRY_FACTOR ** (failed_attempts - 1)
 
 
 def _openable(

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from saleor_sms_plugin import checkouts, conf, links, tasks
 from saleor_sms_plugin.models import CheckoutPreparation, LinkClick, Message, OfferLink
-from saleor_sms_plugin.prepared_checkouts import MAX_ATTEMPTS, prepare_checkouts
+from saleor_sms_plugin.prepared_checkouts import MAX_ATTEMPTS, prepare_checkouts, retry_delay
 
 from ..conftest import MUG_VARIANT
 from .test_links_clicks import click, link_path
@@ -177,10 +177,18 @@ def test_a_failure_is_recorded_and_given_up_after_a_few_attempts(
 ):
     message, path = send_offer(1)
     settings.SALEOR_SMS_CHECKOUT_GATEWAY = f"{__name__}.BrokenGateway"
+    start = timezone.now()
 
-    reports = [prepare_checkouts() for _ in range(MAX_ATTEMPTS + 2)]
+    reports, waits = [], []
+    for _ in range(MAX_ATTEMPTS + 1):
+        now = start + sum(waits, timedelta())
+        reports.append(prepare_checkouts(now=now))
+        # Nothing is tried again before the wait is over, however often the task runs.
+        reports.append(prepare_checkouts(now=now + timedelta(seconds=1)))
+        waits.append(retry_delay(len(waits) + 1))
 
-    assert [report.failed for report in reports] == [1] * MAX_ATTEMPTS + [0, 0]
+    assert [report.failed for report in reports] == [1, 0] * MAX_ATTEMPTS + [0, 0]
+    assert [wait.total_seconds() for wait in waits[:MAX_ATTEMPTS]] == [30, 120, 480, 1920]
     link = OfferLink.objects.get(message=message)
     assert link.prepare_state == CheckoutPreparation.FAILED
     assert link.prepare_attempts == MAX_ATTEMPTS
@@ -190,6 +198,19 @@ def test_a_failure_is_recorded_and_given_up_after_a_few_attempts(
     response = click(client, path)
     assert response.status_code == 302
     assert len(checkout_store.checkouts) == 1
+
+
+def test_a_task_run_tries_a_failing_link_once(send_offer, checkout_store, settings):
+    message, _ = send_offer(1)
+    settings.SALEOR_SMS_CHECKOUT_GATEWAY = f"{__name__}.BrokenGateway"
+
+    # A full batch makes the task claim again at once: the failed link is not among them.
+    tasks.prepare_checkouts_task(batch_size=1)
+
+    link = OfferLink.objects.get(message=message)
+    assert link.prepare_attempts == 1
+    assert link.prepare_state == CheckoutPreparation.PENDING
+    assert link.prepare_after > timezone.now() + timedelta(seconds=25)
 
 
 def test_the_preparer_is_registered_with_django_celery_beat():
