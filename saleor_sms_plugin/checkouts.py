@@ -97,6 +97,11 @@ class CheckoutGateway(Protocol):
         """False once the checkout became an order, or was deleted."""
         ...
 
+    def delete_checkouts(self, tokens: Sequence[str]) -> int:
+        """Delete these checkouts (an erased customer's) unless they became orders or payment
+        has started on them; returns how many were deleted."""
+        ...
+
     def draw_unique_voucher_code(self, voucher_ref: str) -> str:
         """A new single-use code of the voucher. Raises UnknownVoucher."""
         ...
@@ -248,6 +253,12 @@ class LocmemCheckoutGateway:
     def checkout_is_open(self, token: str) -> bool:
         checkout = store.checkouts.get(token)
         return checkout is not None and checkout.is_open
+
+    def delete_checkouts(self, tokens: Sequence[str]) -> int:
+        open_ones = [token for token in tokens if self.checkout_is_open(token)]
+        for token in open_ones:
+            del store.checkouts[token]
+        return len(open_ones)
 
     def draw_unique_voucher_code(self, voucher_ref: str) -> str:
         source = store.voucher_sources.get(voucher_ref)

@@ -1,26 +1,33 @@
 """Personal data: erasing a customer on request, and purging old message texts.
 
 Erasure removes the customer's phone numbers, the texts sent to and received from them and the
-order details stored with those texts, and cancels whatever was still to be sent. The rows stay
+order details stored with those texts, and cancels whatever was still to be sent. Their offer
+links expire, and the checkouts the links made (with the customer's email and addresses) are
+deleted from the store unless they became orders or payment has started. The rows stay
 (with their states and timestamps) so that statistics keep adding up. The retention purge
 empties the bodies and order details of messages older than the channel's retention period.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from . import conf
+from .checkouts import get_gateway
 from .conf import get_channel_settings
 from .constants import SkipReason, Status
-from .models import InboundMessage, Message, Recipient
+from .models import CheckoutPreparation, InboundMessage, Message, OfferLink, Recipient
 from .phones import PhoneNumberRejected, normalize_phone
+
+logger = logging.getLogger(__name__)
 
 ERASED_MESSAGE = {"body": "", "context": {}, "error_message": ""}
 IN_FLIGHT = (Status.SCHEDULED, Status.SENDING)
@@ -31,6 +38,8 @@ class Erasure:
     recipients: int
     messages: int
     replies: int
+    links: int = 0
+    checkouts: int = 0
 
 
 def erase_customer(
@@ -54,6 +63,7 @@ def erase_customer(
         messages.filter(status=Status.SCHEDULED).update(
             status=Status.CANCELLED, reason=SkipReason.ERASED.value, updated_at=now
         )
+        links, checkout_tokens = _expire_links(messages, now)
         erased_messages = messages.update(**ERASED_MESSAGE, customer_ref="", updated_at=now)
         replies = InboundMessage.objects.filter(
             Q(recipient_id__in=recipient_ids) | Q(from_phone__in=numbers)
@@ -61,7 +71,44 @@ def erase_customer(
         erased = Recipient.objects.filter(pk__in=recipient_ids).update(
             phone=None, customer_ref="", country_area="", time_zone="", erased_at=now
         )
-    return Erasure(recipients=erased, messages=erased_messages, replies=replies)
+    return Erasure(
+        recipients=erased,
+        messages=erased_messages,
+        replies=replies,
+        links=links,
+        checkouts=_delete_checkouts(checkout_tokens),
+    )
+
+
+def _expire_links(messages: QuerySet[Message], now: datetime) -> tuple[int, list[str]]:
+    """Expire the links of these texts and forget their checkouts; returns (links, tokens)."""
+    links = OfferLink.objects.filter(message__in=messages)
+    tokens = [token for token in links.values_list("checkout_token", flat=True) if token]
+    expired = links.update(
+        expires_at=Least(F("expires_at"), Value(now)),
+        checkout_id="",
+        checkout_token="",
+        checkout_lines=[],
+        prepare_state=Case(
+            When(
+                prepare_state=CheckoutPreparation.PENDING, then=Value(CheckoutPreparation.SKIPPED)
+            ),
+            default=F("prepare_state"),
+        ),
+    )
+    return expired, tokens
+
+
+def _delete_checkouts(tokens: list[str]) -> int:
+    if not tokens:
+        return 0
+    try:
+        return get_gateway().delete_checkouts(tokens)
+    except Exception as error:  # the plugin's own data is erased either way
+        logger.warning(
+            "The checkouts of %d erased offer links were not deleted: %r", len(tokens), error
+        )
+        return 0
 
 
 def _normalized(phones: Iterable[tuple[str, str]]) -> list[str]:

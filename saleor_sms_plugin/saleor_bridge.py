@@ -301,12 +301,28 @@ class SaleorCheckoutGateway:
     def checkout_is_open(self, token: str) -> bool:
         from saleor.checkout.models import Checkout
 
-        try:
-            key = uuid.UUID(token)
-        except ValueError:
+        key = _uuid(token)
+        if key is None:
             return False
         sql = f"SELECT 1 FROM {quoted(Checkout)} WHERE {quoted(Checkout, 'token')} = %s"  # noqa: S608 - names from the models
         return first_row(Checkout, sql, [key]) is not None
+
+    def delete_checkouts(self, tokens: Sequence[str]) -> int:
+        from saleor.checkout.models import Checkout
+        from saleor.checkout.utils import delete_checkouts
+        from saleor.payment.models import Payment, TransactionItem
+
+        keys = {key for token in tokens if (key := _uuid(token)) is not None}
+        # As Saleor's own expiry does, checkouts where payment has started are left alone.
+        paying = {
+            *TransactionItem.objects.filter(checkout_id__in=keys).values_list(
+                "checkout_id", flat=True
+            ),
+            *Payment.objects.filter(checkout_id__in=keys).values_list("checkout_id", flat=True),
+        }
+        deletable = list(Checkout.objects.filter(pk__in=keys - paying).values_list("pk", flat=True))
+        delete_checkouts(deletable)  # its count includes the rows deleted with them
+        return len(deletable) - Checkout.objects.filter(pk__in=deletable).count()
 
     def draw_unique_voucher_code(self, voucher_ref: str) -> str:
         from saleor.core.utils.promo_code import generate_promo_code
@@ -349,6 +365,13 @@ class SaleorCheckoutGateway:
                 )
             )
         return offered
+
+
+def _uuid(token: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(token)
+    except ValueError:
+        return None
 
 
 def _pk_of(ref: str, *types: str) -> str:

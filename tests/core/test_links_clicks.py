@@ -11,10 +11,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from saleor_sms_plugin import conf, dispatch, handlers, links, signals
+from saleor_sms_plugin import checkouts, conf, dispatch, handlers, links, privacy, signals
 from saleor_sms_plugin.backends import locmem
 from saleor_sms_plugin.constants import Flow
-from saleor_sms_plugin.models import LinkClick, Message, OfferLink
+from saleor_sms_plugin.models import CheckoutPreparation, LinkClick, Message, OfferLink
 
 from ..conftest import CAP_VARIANT, MUG_VARIANT, STOREFRONT
 
@@ -382,3 +382,58 @@ def test_a_text_without_an_offer_links_to_the_store_and_counts_the_click(
     message.refresh_from_db()
     assert message.clicked_at is not None
     assert OfferLink.objects.get(message=message).offer_id == ""
+
+
+# Erasure ------------------------------------------------------------------------------------
+
+
+def test_an_erased_customers_links_expire_and_their_checkouts_are_deleted(
+    client, offer_texts, checkout_store
+):
+    first, sms = offer_texts(1)
+    third, _ = offer_texts(3)  # its checkout not prepared yet
+    assert click(client, link_path(sms.body)).status_code == 302
+    [token] = checkout_store.checkouts
+
+    erasure = privacy.erase_customer([first.customer_ref])
+
+    assert (erasure.links, erasure.checkouts) == (2, 1)
+    assert checkout_store.checkouts == {}
+    link = OfferLink.objects.get(message=first)
+    assert link.expires_at <= timezone.now()
+    assert (link.checkout_id, link.checkout_token, link.checkout_lines) == ("", "", [])
+    assert OfferLink.objects.get(message=third).prepare_state == CheckoutPreparation.SKIPPED
+    page = click(client, link_path(sms.body))
+    assert page.status_code == 410
+    assert checkout_store.checkouts == {}  # the expired link made no new one
+
+
+def test_a_checkout_that_became_an_order_is_kept_on_erasure(client, offer_texts, checkout_store):
+    message, sms = offer_texts(1)
+    click(client, link_path(sms.body))
+    [checkout] = checkout_store.checkouts.values()
+    checkout.is_open = False  # the shopper completed it
+
+    erasure = privacy.erase_customer([message.customer_ref])
+
+    assert erasure.checkouts == 0
+    assert list(checkout_store.checkouts) == [checkout.token]
+
+
+class StoreDownGateway(checkouts.LocmemCheckoutGateway):
+    def delete_checkouts(self, tokens):
+        raise checkouts.CheckoutError("the store is down")
+
+
+def test_erasure_completes_when_the_store_cannot_delete_checkouts(
+    client, offer_texts, checkout_store, settings, caplog
+):
+    message, sms = offer_texts(1)
+    click(client, link_path(sms.body))
+    settings.SALEOR_SMS_CHECKOUT_GATEWAY = f"{__name__}.StoreDownGateway"
+
+    erasure = privacy.erase_customer([message.customer_ref])
+
+    assert (erasure.links, erasure.checkouts) == (1, 0)
+    assert Message.objects.get(pk=message.pk).context == {}
+    assert "checkouts of 1 erased offer links were not deleted" in caplog.text

@@ -141,3 +141,33 @@ def test_the_link_server_knows_no_links_where_the_plugin_is_inactive(
 
     assert status == 404
     assert Checkout.objects.count() == 0
+
+
+def test_erasing_the_customer_deletes_the_checkouts_their_links_made_unless_paid(
+    channel_USD, offers_in, voucher_percentage, variant_id
+):
+    from saleor.payment.models import Payment
+
+    from saleor_sms_plugin import privacy
+
+    offers_in(channel_USD, offer(kind="products", products=[variant_id]))
+    unpaid, _ = offer_text(channel_USD)
+    paying, _ = offer_text(channel_USD)
+    for message in (sent(unpaid), sent(paying)):
+        Message.objects.filter(pk=message.pk).update(customer_ref="ada@example.com")
+    assert prepare_checkouts().prepared == 2
+    paid_token = OfferLink.objects.get(message=paying).checkout_token
+    Payment.objects.create(
+        gateway="mirumee.payments.dummy",
+        checkout=Checkout.objects.get(token=paid_token),
+        total=9,
+        currency="USD",
+    )
+
+    erasure = privacy.erase_customer(["ada@example.com"])
+
+    assert (erasure.links, erasure.checkouts) == (2, 1)
+    assert [str(token) for token in Checkout.objects.values_list("token", flat=True)] == [
+        paid_token
+    ]
+    assert set(OfferLink.objects.values_list("checkout_token", flat=True)) == {""}
