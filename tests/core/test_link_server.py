@@ -21,7 +21,7 @@ from ..conftest import CAP_VARIANT, STOREFRONT
 from .test_links_clicks import IPHONE
 
 LINK_HOST = "https://go.shop.example"
-LINK_RE = re.compile(re.escape(LINK_HOST) + r"(/[a-z-]+/l/[A-Za-z0-9_-]{32})\b")
+LINK_RE = re.compile(re.escape(LINK_HOST) + r"(/[a-z-]+/l/[A-Za-z0-9_-]{32})(?![A-Za-z0-9_-])")
 PLACED = datetime(2030, 1, 15, 13, 0, tzinfo=UTC)
 
 pytestmark = [
