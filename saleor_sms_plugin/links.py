@@ -29,7 +29,7 @@ from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
@@ -345,13 +345,7 @@ def checkout_for(
             checkout_lines=list(lines),
             voucher_code=link.voucher_code,
             # A click that comes first leaves the preparer nothing to do.
-            prepare_state=Case(
-                When(
-                    prepare_state=CheckoutPreparation.PENDING,
-                    then=Value(CheckoutPreparation.PREPARED),
-                ),
-                default=F("prepare_state"),
-            ),
+            prepare_state=CheckoutPreparation.pending_becomes(CheckoutPreparation.PREPARED),
         )
         return ref
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 
 from .constants import Consent, Status
 
@@ -194,6 +194,11 @@ class CheckoutPreparation(StrEnum):
     PREPARED = "prepared"  # a checkout was made, ahead of the click or by the click
     FAILED = "failed"  # given up after failed attempts: the click makes the checkout
     SKIPPED = "skipped"  # the text was not sent, the link expired, or the offer changed
+
+    @classmethod
+    def pending_becomes(cls, state: CheckoutPreparation) -> Case:
+        """An UPDATE's value for `prepare_state`: `state` where it was pending, else as it was."""
+        return Case(When(prepare_state=cls.PENDING, then=Value(state)), default=F("prepare_state"))
 
 
 class OfferLink(models.Model):

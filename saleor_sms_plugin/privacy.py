@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Least
 from django.utils import timezone
 
@@ -89,12 +89,7 @@ def _expire_links(messages: QuerySet[Message], now: datetime) -> tuple[int, list
         checkout_id="",
         checkout_token="",
         checkout_lines=[],
-        prepare_state=Case(
-            When(
-                prepare_state=CheckoutPreparation.PENDING, then=Value(CheckoutPreparation.SKIPPED)
-            ),
-            default=F("prepare_state"),
-        ),
+        prepare_state=CheckoutPreparation.pending_becomes(CheckoutPreparation.SKIPPED),
     )
     return expired, tokens
 

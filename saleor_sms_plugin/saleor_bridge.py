@@ -304,8 +304,7 @@ class SaleorCheckoutGateway:
         key = _uuid(token)
         if key is None:
             return False
-        sql = f"SELECT 1 FROM {quoted(Checkout)} WHERE {quoted(Checkout, 'token')} = %s"  # noqa: S608 - names from the models
-        return first_row(Checkout, sql, [key]) is not None
+        return first_row(Checkout, _checkout_exists_sql(), [key]) is not None
 
     def delete_checkouts(self, tokens: Sequence[str]) -> int:
         from saleor.checkout.models import Checkout
@@ -365,6 +364,13 @@ class SaleorCheckoutGateway:
                 )
             )
         return offered
+
+
+@cache
+def _checkout_exists_sql() -> str:
+    from saleor.checkout.models import Checkout
+
+    return f"SELECT 1 FROM {quoted(Checkout)} WHERE {quoted(Checkout, 'token')} = %s"  # noqa: S608 - names from the models
 
 
 def _uuid(token: str) -> uuid.UUID | None:
