@@ -20,10 +20,11 @@ from enum import StrEnum
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings as django_settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
+
+from .settings import get_setting
 
 
 class ViewerKind(StrEnum):
@@ -118,7 +119,7 @@ def authenticate(request: HttpRequest) -> Viewer:
 
 
 def get_authenticator() -> Authenticator:
-    path = getattr(django_settings, "SALEOR_SMS_AUTHENTICATOR", None)
+    path = get_setting("SALEOR_SMS_AUTHENTICATOR")
     if path is None:
         path = (
             "saleor_sms_plugin.saleor_bridge.authenticate_request"
@@ -147,7 +148,6 @@ def bearer_token(request: HttpRequest) -> str | None:
 # Signed tokens: the stand-in for Saleor's tokens outside Saleor ------------------------------
 
 TOKEN_SALT = "saleor_sms_plugin.auth.token"  # noqa: S105 - a signing namespace
-DEFAULT_TOKEN_MAX_AGE = timedelta(hours=1)
 
 
 def issue_token(
@@ -187,14 +187,13 @@ def viewer_from_signed(value: str, salt: str, max_age: timedelta) -> Viewer:
 
 
 def _token_max_age() -> timedelta:
-    return getattr(django_settings, "SALEOR_SMS_TOKEN_MAX_AGE", DEFAULT_TOKEN_MAX_AGE)
+    return get_setting("SALEOR_SMS_TOKEN_MAX_AGE")
 
 
 # Browser sessions (the statistics page) ---------------------------------------------------
 
 SESSION_COOKIE = "saleor_sms_session"
 SESSION_SALT = "saleor_sms_plugin.auth.session"
-DEFAULT_SESSION_MAX_AGE = timedelta(hours=1)
 
 
 def session_viewer(request: HttpRequest) -> Viewer:
@@ -232,7 +231,7 @@ def end_session(response: HttpResponse, path: str) -> None:
 
 
 def _session_max_age() -> timedelta:
-    return getattr(django_settings, "SALEOR_SMS_SESSION_MAX_AGE", DEFAULT_SESSION_MAX_AGE)
+    return get_setting("SALEOR_SMS_SESSION_MAX_AGE")
 
 
 def describe(viewer: Viewer) -> str:

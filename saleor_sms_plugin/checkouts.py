@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from django.conf import settings as django_settings
 from django.utils.module_loading import import_string
 
 from .events import AddressSnapshot
 from .offers import DiscountType, Offer, OfferKind, discounted
+from .settings import get_setting
 
 SALEOR_GATEWAY = "saleor_sms_plugin.saleor_bridge.SaleorCheckoutGateway"
 LOCMEM_GATEWAY = "saleor_sms_plugin.checkouts.LocmemCheckoutGateway"
@@ -115,7 +115,7 @@ class CheckoutGateway(Protocol):
 
 def get_gateway() -> CheckoutGateway:
     """The gateway named by `SALEOR_SMS_CHECKOUT_GATEWAY` (Saleor's inside Saleor)."""
-    path = getattr(django_settings, "SALEOR_SMS_CHECKOUT_GATEWAY", None)
+    path = get_setting("SALEOR_SMS_CHECKOUT_GATEWAY")
     if not path:
         from django.apps import apps
 

@@ -18,13 +18,13 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings as django_settings
 from django.utils.module_loading import import_string
 
 from . import texts
 from .constants import Flow
 from .offers import OfferProblem, parse_offers
 from .phones import is_e164
+from .settings import get_setting
 
 PLUGIN_ID = "saleor_sms_plugin.sms"
 
@@ -775,7 +775,7 @@ def get_channel_settings(channel_slug: str) -> ChannelSettings | None:
 
 
 def _loader() -> SettingsLoader:
-    path = getattr(django_settings, "SALEOR_SMS_SETTINGS_LOADER", None)
+    path = get_setting("SALEOR_SMS_SETTINGS_LOADER")
     if path is None:
         from django.apps import apps
 

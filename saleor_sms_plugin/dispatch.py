@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -34,16 +33,13 @@ from .exceptions import (
     UncertainDelivery,
 )
 from .models import Message, Recipient
+from .settings import get_setting
 from .signals import message_sending, message_sent, message_status_changed
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
-DEFAULT_LOOPS = 3
-DEFAULT_MAX_ATTEMPTS = 6
-DEFAULT_RETRY_DELAY = timedelta(seconds=30)
 MAX_RETRY_DELAY = timedelta(hours=1)
-DEFAULT_LEASE = timedelta(minutes=10)
 TABLE = Message._meta.db_table
 
 
@@ -115,7 +111,7 @@ def dispatch_all(
     claims, renders and records. SKIP LOCKED keeps their batches apart, exactly as for two
     dispatchers in two processes. Returns how many messages were claimed.
     """
-    loops = loops or int(getattr(django_settings, "SALEOR_SMS_DISPATCH_LOOPS", DEFAULT_LOOPS))
+    loops = loops or get_setting("SALEOR_SMS_DISPATCH_LOOPS")
     deadline = time.monotonic() + time_budget if time_budget is not None else None
 
     def loop() -> int:
@@ -333,12 +329,12 @@ def _failure_reason(error: SmsError) -> str:
 
 
 def max_attempts() -> int:
-    return int(getattr(django_settings, "SALEOR_SMS_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
+    return int(get_setting("SALEOR_SMS_MAX_ATTEMPTS"))
 
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff: 30 s, 1 min, 2 min, ... capped at an hour."""
-    base = getattr(django_settings, "SALEOR_SMS_RETRY_DELAY", DEFAULT_RETRY_DELAY)
+    base: timedelta = get_setting("SALEOR_SMS_RETRY_DELAY")
     return min(base * (2 ** max(attempts - 1, 0)), MAX_RETRY_DELAY)
 
 
@@ -478,7 +474,7 @@ def recover_stale(now: datetime | None = None) -> int:
     sent; if not, it is scheduled again. Nothing is sent twice and nothing is lost.
     """
     now = now or timezone.now()
-    lease = getattr(django_settings, "SALEOR_SMS_SENDING_LEASE", DEFAULT_LEASE)
+    lease = get_setting("SALEOR_SMS_SENDING_LEASE")
     stale = list(
         Message.objects.filter(status=Status.SENDING, claimed_at__lt=now - lease).select_related(
             "recipient"

@@ -42,6 +42,7 @@ from .events import AddressSnapshot, OrderSnapshot
 from .link_texts import page_text
 from .models import CheckoutPreparation, Conversion, Message, OfferLink
 from .offers import OFFER_FLOWS, DiscountType, Offer, OfferKind, offer_by_id, offer_for
+from .settings import get_setting
 from .signals import conversion, link_clicked
 from .texts import format_date, format_discount, format_money
 
@@ -60,8 +61,6 @@ CHOICE_PATH = "l/{token}/choose"
 METADATA_LINK = "sms_link"
 METADATA_MESSAGE = "sms_message_id"
 METADATA_FLOW = "sms_flow"
-
-DEFAULT_RATE_LIMIT = (30, 60)  # clicks per client, per seconds
 
 
 class LinkProblem(Exception):
@@ -439,11 +438,11 @@ def client_allowed(request: HttpRequest) -> bool:
     production), never under the address itself. `SALEOR_SMS_LINK_RATE_LIMIT` is
     (clicks, seconds); (0, 0) turns the limit off. Without a working cache, clicks pass.
     """
-    limit, window = getattr(django_settings, "SALEOR_SMS_LINK_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+    limit, window = get_setting("SALEOR_SMS_LINK_RATE_LIMIT")
     if limit <= 0:
         return True
     key = "saleor-sms:clicks:" + salted_hmac(CLIENT_SALT, client_address(request)).hexdigest()
-    cache = caches[getattr(django_settings, "SALEOR_SMS_LINK_RATE_LIMIT_CACHE", "default")]
+    cache = caches[get_setting("SALEOR_SMS_LINK_RATE_LIMIT_CACHE")]
     try:
         count = _count_click(cache, key, window)
     except ValueError:  # expired between add and incr
@@ -480,7 +479,7 @@ def _redis_client(cache: RedisCache) -> Any:
 
 def client_address(request: HttpRequest) -> str:
     """The client's address; `SALEOR_SMS_CLIENT_IP_HEADER` names a proxy's header for it."""
-    header = getattr(django_settings, "SALEOR_SMS_CLIENT_IP_HEADER", "")
+    header = get_setting("SALEOR_SMS_CLIENT_IP_HEADER")
     if header and request.META.get(header):
         return str(request.META[header]).split(",")[0].strip()
     return str(request.META.get("REMOTE_ADDR", ""))

@@ -56,11 +56,6 @@ LOGGING = {
     "loggers": {"saleor_sms_plugin": {"handlers": ["console"], "level": "WARNING"}},
 }
 
-# Where the Twilio SDK sends requests (None: api.twilio.com); the demo and tests point it at the
-# bundled Twilio-compatible server.
-SALEOR_SMS_TWILIO_API_URL = os.environ.get("SALEOR_SMS_TWILIO_API_URL") or None
-SALEOR_SMS_BACKEND = os.environ.get("SALEOR_SMS_BACKEND") or None
-
 # Offer links count clicks per client here (rate limiting); Saleor configures its own cache.
 CACHES = {
     "default": {

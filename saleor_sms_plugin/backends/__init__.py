@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.conf import settings as django_settings
 from django.utils.module_loading import import_string
 
+from ..settings import get_setting
 from .base import OutgoingSms, SendResult, SmsBackend
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ CONSOLE_BACKEND = "saleor_sms_plugin.backends.console.ConsoleBackend"
 
 
 def get_backend(channel: ChannelSettings) -> SmsBackend:
-    path = getattr(django_settings, "SALEOR_SMS_BACKEND", None)
+    path = get_setting("SALEOR_SMS_BACKEND")
     if not path:
         path = TWILIO_BACKEND if channel.has_twilio_credentials else CONSOLE_BACKEND
     backend_class: type[SmsBackend] = import_string(path)

@@ -6,7 +6,6 @@ import functools
 import threading
 from datetime import datetime
 
-from django.conf import settings as django_settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
@@ -19,6 +18,7 @@ from ..exceptions import (
     TransientSmsError,
     UncertainDelivery,
 )
+from ..settings import get_setting
 from .base import OutgoingSms, SendResult, SmsBackend
 from .twilio_http import BaseUrlHttpClient, NoAnswer, NotSent
 
@@ -32,14 +32,12 @@ CONFIGURATION_CODES = frozenset(
         21659,
     }
 )
-DEFAULT_CONCURRENCY = 64
-DEFAULT_TIMEOUT = 30.0
 
 
 class TwilioBackend(SmsBackend):
     @property
     def concurrency(self) -> int:  # type: ignore[override]
-        return int(getattr(django_settings, "SALEOR_SMS_CONCURRENCY", DEFAULT_CONCURRENCY))
+        return int(get_setting("SALEOR_SMS_CONCURRENCY"))
 
     @functools.cached_property
     def client(self) -> Client:
@@ -47,9 +45,9 @@ class TwilioBackend(SmsBackend):
         return _client(
             self.channel.account_sid,
             self.channel.auth_token,
-            getattr(django_settings, "SALEOR_SMS_TWILIO_API_URL", None),
+            get_setting("SALEOR_SMS_TWILIO_API_URL"),
             self.concurrency,
-            float(getattr(django_settings, "SALEOR_SMS_TWILIO_TIMEOUT", DEFAULT_TIMEOUT)),
+            get_setting("SALEOR_SMS_TWILIO_TIMEOUT"),
         )
 
     def send(self, sms: OutgoingSms) -> SendResult:

@@ -23,6 +23,7 @@ from saleor_sms_plugin import dispatch, handlers
 from saleor_sms_plugin.constants import Flow, Status
 from saleor_sms_plugin.events import FulfillmentSnapshot
 from saleor_sms_plugin.models import Message
+from saleor_sms_plugin.settings import get_setting
 
 from ..conftest import ROOT, wait_until
 
@@ -161,7 +162,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
     assert Message.objects.filter(status=Status.SENDING).count() == 30
     twilio.latency = 0.0
 
-    lease_over = timezone.now() + dispatch.DEFAULT_LEASE + timedelta(seconds=1)
+    lease_over = timezone.now() + get_setting("SALEOR_SMS_SENDING_LEASE") + timedelta(seconds=1)
     assert dispatch.recover_stale(now=lease_over) == 30
     assert Message.objects.filter(status=Status.SENT).count() == 20
     celery_worker_factory()

@@ -1,0 +1,166 @@
+"""Process-wide settings (`SALEOR_SMS_*`): each one's default, parser and documentation, once.
+
+A value comes from Django's settings, else from the environment (as Saleor's own settings do,
+so a Saleor deployment configures the plugin without a settings module), else the default.
+Values are read when used, never at import, so tests may override them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _seconds(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=float(value))
+
+
+def _integer(value: Any) -> int:
+    return int(value)
+
+
+def _number(value: Any) -> float:
+    return float(value)
+
+
+def _text(value: Any) -> str:
+    return str(value).strip()
+
+
+def _optional_text(value: Any) -> str | None:
+    return _text(value) or None
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    """(count, seconds): a tuple in Django settings, "30,60" in the environment."""
+    items = value.split(",") if isinstance(value, str) else value
+    first, second = (int(item) for item in items)
+    return first, second
+
+
+def _addresses(value: Any) -> tuple[str, ...]:
+    """Addresses or networks: a list in Django settings, comma-separated in the environment."""
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+
+
+_SETTINGS = (
+    Setting(
+        "SALEOR_SMS_BACKEND",
+        None,
+        _optional_text,
+        "Dotted path of the sending backend; default: Twilio with credentials, else console.",
+    ),
+    Setting("SALEOR_SMS_CONCURRENCY", 64, _integer, "Texts in flight per batch loop (Twilio)."),
+    Setting(
+        "SALEOR_SMS_DISPATCH_LOOPS", 3, _integer, "Batch loops side by side in a worker process."
+    ),
+    Setting(
+        "SALEOR_SMS_MAX_ATTEMPTS",
+        6,
+        _integer,
+        "Sends before a transient provider error fails the text.",
+    ),
+    Setting(
+        "SALEOR_SMS_RETRY_DELAY",
+        timedelta(seconds=30),
+        _seconds,
+        "First backoff delay, doubled each attempt (capped at an hour); seconds.",
+    ),
+    Setting(
+        "SALEOR_SMS_SENDING_LEASE",
+        timedelta(minutes=10),
+        _seconds,
+        "After this a text left `sending` is checked with the provider; seconds.",
+    ),
+    Setting(
+        "SALEOR_SMS_TWILIO_TIMEOUT", 30.0, _number, "Socket timeout of a Twilio request; seconds."
+    ),
+    Setting(
+        "SALEOR_SMS_TWILIO_API_URL",
+        None,
+        _optional_text,
+        "Another Twilio-compatible API (the bundled test server); default: Twilio's.",
+    ),
+    Setting(
+        "SALEOR_SMS_LINK_RATE_LIMIT",
+        (30, 60),
+        _pair,
+        "Offer link clicks per client per seconds; (0, 0) turns the limit off.",
+    ),
+    Setting(
+        "SALEOR_SMS_LINK_RATE_LIMIT_CACHE",
+        "default",
+        _text,
+        "The Django cache counting clicks (use a shared one, e.g. Redis).",
+    ),
+    Setting(
+        "SALEOR_SMS_CLIENT_IP_HEADER",
+        "",
+        _text,
+        "The request header (META key) a trusted proxy writes the client's address in.",
+    ),
+    Setting(
+        "SALEOR_SMS_TOKEN_MAX_AGE",
+        timedelta(hours=1),
+        _seconds,
+        "Lifetime of staff tokens the plugin issues; seconds.",
+    ),
+    Setting(
+        "SALEOR_SMS_SESSION_MAX_AGE",
+        timedelta(hours=1),
+        _seconds,
+        "Lifetime of statistics page sessions; seconds.",
+    ),
+    Setting(
+        "SALEOR_SMS_AUTHENTICATOR",
+        None,
+        _optional_text,
+        "Dotted path of the request authenticator; default: Saleor's inside Saleor.",
+    ),
+    Setting(
+        "SALEOR_SMS_CHECKOUT_GATEWAY",
+        None,
+        _optional_text,
+        "Dotted path of the checkout gateway; default: Saleor's inside Saleor.",
+    ),
+    Setting(
+        "SALEOR_SMS_SETTINGS_LOADER",
+        None,
+        _optional_text,
+        "Dotted path of the channel settings loader; default: Saleor's inside Saleor.",
+    ),
+)
+
+SETTINGS: dict[str, Setting] = {setting.name: setting for setting in _SETTINGS}
+
+
+def get_setting(name: str) -> Any:
+    """The value of process-wide setting `name`: Django settings, the environment, or its
+    default. Raises ImproperlyConfigured, naming the setting, when a value cannot be read."""
+    setting = SETTINGS[name]
+    value = getattr(django_settings, name, None)
+    if value is None:  # not in Django's settings, or set to None there
+        value = os.environ.get(name)
+    if value is None:
+        return setting.default
+    try:
+        return setting.parse(value)
+    except (TypeError, ValueError) as error:
+        raise ImproperlyConfigured(f"{name}: {value!r} cannot be read ({setting.help})") from error
