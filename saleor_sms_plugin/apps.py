@@ -8,12 +8,6 @@ class SaleorSmsPluginConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
-
-        from .periodic import register_periodic_tasks
-
-        post_migrate.connect(register_periodic_tasks, sender=self)
-
         from .scheduling import stop_offers_after_conversion
         from .signals import conversion
 
@@ -22,6 +16,7 @@ class SaleorSmsPluginConfig(AppConfig):
         from django.apps import apps
 
         if apps.is_installed("saleor.plugins"):
-            from .plugin import follow_customer_accounts
+            from .plugin import follow_customer_accounts, run_periodic_tasks_in_saleor_beat
 
             follow_customer_accounts()
+            run_periodic_tasks_in_saleor_beat()

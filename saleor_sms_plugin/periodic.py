@@ -1,10 +1,18 @@
-"""The periodic tasks, registered with django-celery-beat when the app migrates."""
+"""The plugin's periodic tasks, as a Celery beat schedule.
+
+Celery beat registers a schedule in its scheduler's own table when it starts, and runs what is
+there: inside Saleor the adapter adds these entries to Saleor's Celery app, whose
+`DatabaseScheduler` keeps them in its `CustomPeriodicTask` table beside Saleor's own tasks; the
+standalone app (demo, tests) hands them to django-celery-beat's scheduler.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from django.apps import apps
+if TYPE_CHECKING:
+    from celery import Celery
 
 DISPATCH_TASK = "saleor_sms_plugin.dispatch_due_messages"
 DISPATCH_TASK_NAME = "saleor-sms-plugin: send due messages"
@@ -23,18 +31,11 @@ SCHEDULE = (
     (HOUSEKEEPING_TASK_NAME, HOUSEKEEPING_TASK, HOUSEKEEPING_EVERY_SECONDS),
 )
 
+TASK_NAMES = tuple(name for name, _, _ in SCHEDULE)
 
-def register_periodic_tasks(sender: Any = None, using: str = "default", **kwargs: Any) -> None:
-    """Create (or repair) the periodic tasks: sending due messages, preparing offer
-    checkouts, housekeeping."""
-    if not apps.is_installed("django_celery_beat"):
-        return
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+def add_to_beat_schedule(app: Celery) -> None:
+    """Add the periodic tasks to Celery app `app`'s beat schedule (before or after the app is
+    configured), beside the app's own."""
     for name, task, seconds in SCHEDULE:
-        interval, _ = IntervalSchedule.objects.using(using).get_or_create(
-            every=seconds, period=IntervalSchedule.SECONDS
-        )
-        PeriodicTask.objects.using(using).update_or_create(
-            name=name, defaults={"task": task, "interval": interval, "enabled": True}
-        )
+        app.add_periodic_task(timedelta(seconds=seconds), app.signature(task), name=name)

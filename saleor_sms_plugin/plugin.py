@@ -19,7 +19,7 @@ from saleor.account.models import User
 from saleor.order import FulfillmentStatus
 from saleor.plugins.base_plugin import BasePlugin
 
-from . import conf, handlers, saleor_bridge, views
+from . import conf, handlers, periodic, saleor_bridge, views
 from .events import CustomerSnapshot
 
 if TYPE_CHECKING:
@@ -146,6 +146,18 @@ class SmsPlugin(BasePlugin):
         if self.channel is None:
             return previous_value
         return views.channel_route(request, self.channel.slug, (path or "").lstrip("/"))
+
+
+def run_periodic_tasks_in_saleor_beat() -> None:
+    """Hand the plugin's periodic tasks to Saleor's Celery beat.
+
+    Saleor's beat (`saleor.schedulers.schedulers.DatabaseScheduler`) runs only the rows of its
+    own `CustomPeriodicTask` table, which it fills from its Celery app's beat schedule when it
+    starts; Saleor's own periodic tasks get there the same way (`CELERY_BEAT_SCHEDULE`).
+    """
+    from saleor.celeryconf import app
+
+    periodic.add_to_beat_schedule(app)
 
 
 def follow_customer_accounts() -> None:

@@ -15,11 +15,14 @@ from pathlib import Path
 
 from celery import Celery
 
+from saleor_sms_plugin import periodic
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_sms_plugin.standalone_settings")
 
 app = Celery("saleor_sms_plugin")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["saleor_sms_plugin"])
+periodic.add_to_beat_schedule(app)
 
 
 def start_worker(
@@ -58,3 +61,22 @@ def start_worker(
     worker.terminate()
     worker.wait(timeout=15)
     raise RuntimeError("the Celery worker did not answer a ping in time")
+
+
+def start_beat(
+    *,
+    broker: str,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """`celery beat` of this app with django-celery-beat's database scheduler, in a process of
+    its own; the caller stops it (`terminate()`) when done."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "--quiet", "-A", __name__, "beat"),
+            *("--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"),
+            "--loglevel=WARNING",
+        ],
+        cwd=cwd,
+        env={**os.environ, **(env or {}), "CELERY_BROKER_URL": broker},
+    )

@@ -165,7 +165,6 @@ def celery_worker_factory(
     `start(broker=None)` uses the real Redis (`SMS_TEST_REDIS_DB`) unless given another broker
     URL. Tests using it need `transactional_db` so the workers see committed rows.
     """
-    from django.db import connection
 
     from saleor_sms_plugin.standalone_celery import app, start_worker
 
@@ -181,29 +180,35 @@ def celery_worker_factory(
             app._pool = None
             app.amqp._producer_pool = None
         app.connection_for_write().default_channel.client.flushdb()
-        worker = start_worker(
-            "sms-test",
-            broker=broker,
-            cwd=ROOT,
-            env={
-                "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-                "SMS_DATABASE_NAME": connection.settings_dict["NAME"],
-                "SALEOR_SMS_TWILIO_API_URL": settings.SALEOR_SMS_TWILIO_API_URL or "",
-                "SALEOR_SMS_BACKEND": settings.SALEOR_SMS_BACKEND or "",
-                "PYTHONPATH": str(ROOT),
-            },
-        )
+        worker = start_worker("sms-test", broker=broker, cwd=ROOT, env=process_env(settings))
         workers.append(worker)
         return worker
 
     yield start
     for worker in workers:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop_process(worker)
+
+
+def process_env(settings: Any) -> dict[str, str]:
+    """The environment of a worker or beat process working on the test database."""
+    from django.db import connection
+
+    return {
+        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
+        "SMS_DATABASE_NAME": connection.settings_dict["NAME"],
+        "SALEOR_SMS_TWILIO_API_URL": settings.SALEOR_SMS_TWILIO_API_URL or "",
+        "SALEOR_SMS_BACKEND": settings.SALEOR_SMS_BACKEND or "",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture
@@ -215,6 +220,19 @@ def celery_worker_process(
     Tests using it need `transactional_db` so the worker sees committed rows.
     """
     return celery_worker_factory()
+
+
+@pytest.fixture
+def celery_beat_process(
+    celery_worker_process: subprocess.Popen[bytes], settings: Any
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Celery beat with django-celery-beat's database scheduler in its own process, beside a
+    real worker, on the real Redis broker and the test database."""
+    from saleor_sms_plugin.standalone_celery import start_beat
+
+    beat = start_beat(broker=settings.CELERY_BROKER_URL, cwd=ROOT, env=process_env(settings))
+    yield beat
+    stop_process(beat)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

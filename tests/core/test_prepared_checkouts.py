@@ -213,18 +213,6 @@ def test_a_task_run_tries_a_failing_link_once(send_offer, checkout_store, settin
     assert link.prepare_after > timezone.now() + timedelta(seconds=25)
 
 
-def test_the_preparer_is_registered_with_django_celery_beat():
-    from django_celery_beat.models import PeriodicTask
-
-    from saleor_sms_plugin import periodic
-
-    periodic.register_periodic_tasks()
-
-    task = PeriodicTask.objects.get(task=periodic.PREPARE_TASK)
-    assert task.interval.every == periodic.PREPARE_EVERY_SECONDS
-    assert task.enabled
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_preparers_and_a_click_at_the_same_moment_make_one_checkout(send_offer, checkout_store):
     from django.test import Client

@@ -136,17 +136,3 @@ def test_a_body_written_back_after_erasure_is_purged(configure_channel, order_fa
     privacy.purge_old_texts(now=timezone.now() + timedelta(seconds=1))
 
     assert Message.objects.get(pk=message.pk).body == ""
-
-
-def test_the_purge_and_the_dispatcher_are_registered_with_django_celery_beat(db):
-    from django_celery_beat.models import PeriodicTask
-
-    from saleor_sms_plugin import periodic
-
-    periodic.register_periodic_tasks()
-    periodic.register_periodic_tasks()  # migrating again changes nothing
-
-    tasks = dict(PeriodicTask.objects.values_list("task", "interval__every"))
-    assert tasks[periodic.DISPATCH_TASK] == periodic.DISPATCH_EVERY_SECONDS
-    assert tasks[periodic.HOUSEKEEPING_TASK] == periodic.HOUSEKEEPING_EVERY_SECONDS
-    assert PeriodicTask.objects.filter(task=periodic.HOUSEKEEPING_TASK).count() == 1
