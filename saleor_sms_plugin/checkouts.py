@@ -112,6 +112,23 @@ class CheckoutGateway(Protocol):
         """The products (in the given order) with their prices; unknown ones are left out."""
         ...
 
+    def offer_problems(self, channel_slug: str, offer: Offer) -> list[str]:
+        """What the store cannot honour of `offer` in the channel, in the admin's words: a
+        voucher code that does not exist, is inactive or is not available in the channel, a
+        voucher to draw codes from likewise, a product or variant that does not exist or is
+        not published in the channel. Empty when all of it can be honoured."""
+        ...
+
+
+def offers_problems(channel_slug: str, offers: Sequence[Offer]) -> list[str]:
+    """What the channel's store cannot honour of its offers, each naming the offer."""
+    gateway = get_gateway()
+    return [
+        f"offer {position} ({offer.id!r}): {problem}"
+        for position, offer in enumerate(offers, start=1)
+        for problem in gateway.offer_problems(channel_slug, offer)
+    ]
+
 
 def get_gateway() -> CheckoutGateway:
     """The gateway named by `SALEOR_SMS_CHECKOUT_GATEWAY` (Saleor's inside Saleor)."""
@@ -292,6 +309,21 @@ class LocmemCheckoutGateway:
                 )
             )
         return offered
+
+    def offer_problems(self, channel_slug: str, offer: Offer) -> list[str]:
+        problems = []
+        if offer.voucher_code and offer.voucher_code not in store.vouchers:
+            problems.append(f"voucher code {offer.voucher_code!r} does not exist")
+        if offer.voucher_id and offer.voucher_id not in store.voucher_sources:
+            problems.append(f"voucher {offer.voucher_id!r} does not exist")
+        currency = self._currency(channel_slug)
+        for ref in offer.products:
+            product = store.catalogue.get(ref)
+            if product is None:
+                problems.append(f"product {ref!r} does not exist")
+            elif currency not in product.prices:
+                problems.append(f"product {ref!r} is not sold in channel {channel_slug!r}")
+        return problems
 
     @staticmethod
     def _currency(channel_slug: str) -> str:

@@ -19,7 +19,7 @@ from saleor.account.models import User
 from saleor.order import FulfillmentStatus
 from saleor.plugins.base_plugin import BasePlugin
 
-from . import conf, handlers, periodic, saleor_bridge, views
+from . import checkouts, conf, handlers, periodic, saleor_bridge, views
 from .events import CustomerSnapshot
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class SmsPlugin(BasePlugin):
         """
         values = conf.values_from_configuration(plugin_configuration.configuration or [])
         try:
-            conf.parse_values(values)
+            parsed = conf.parse_values(values)
         except conf.ConfigurationError as error:
             raise ValidationError(
                 {
@@ -94,6 +94,13 @@ class SmsPlugin(BasePlugin):
                     for name, message in error.errors.items()
                 }
             ) from error
+        channel = plugin_configuration.channel
+        if channel is not None and parsed[conf.OFFERS]:
+            problems = checkouts.offers_problems(channel.slug, parsed[conf.OFFERS])
+            if problems:
+                raise ValidationError(
+                    {conf.OFFERS: ValidationError(f"{conf.OFFERS}: " + "; ".join(problems))}
+                )
 
     @classmethod
     def pre_save_plugin_configuration(cls, plugin_configuration: PluginConfiguration) -> None:

@@ -365,6 +365,80 @@ class SaleorCheckoutGateway:
             )
         return offered
 
+    def offer_problems(self, channel_slug: str, offer: Offer) -> list[str]:
+        channel = Channel.objects.filter(slug=channel_slug).first()
+        if channel is None:
+            return [f"channel {channel_slug!r} does not exist"]
+        problems = []
+        if offer.voucher_code:
+            problems += _voucher_code_problems(channel, offer.voucher_code)
+        if offer.voucher_id:
+            problems += _voucher_problems(channel, offer.voucher_id)
+        problems += [
+            problem for ref in offer.products if (problem := _product_problem(channel, ref))
+        ]
+        return problems
+
+
+def _voucher_code_problems(channel: Channel, code: str) -> list[str]:
+    from saleor.discount.models import VoucherCode
+
+    voucher_code = VoucherCode.objects.filter(code=code).select_related("voucher").first()
+    if voucher_code is None:
+        return [f"voucher code {code!r} does not exist"]
+    if not voucher_code.is_active:
+        return [f"voucher code {code!r} is not active"]
+    return _voucher_problems(channel, voucher_code.voucher, f"voucher code {code!r}")
+
+
+def _voucher_problems(channel: Channel, voucher: Any, what: str = "") -> list[str]:
+    """Problems of a voucher (or its GraphQL id) in the channel, as its codes would meet them."""
+    from django.utils import timezone
+    from saleor.discount.models import Voucher
+
+    if isinstance(voucher, str):
+        what = f"voucher {voucher!r}"
+        voucher = Voucher.objects.filter(pk=_pk_of(voucher, "Voucher") or None).first()
+        if voucher is None:
+            return [f"{what} does not exist"]
+    now = timezone.now()
+    if not Voucher.objects.filter(pk=voucher.pk).active(now, validate_usage_limit=False).exists():
+        return [f"{what} is not active (see its start and end dates)"]
+    if not voucher.channel_listings.filter(channel=channel).exists():
+        return [f"{what} is not available in channel {channel.slug!r}"]
+    return []
+
+
+def _product_problem(channel: Channel, ref: str) -> str | None:
+    """Why product or variant `ref` cannot be sold in the channel, or None."""
+    from saleor.graphql.checkout.mutations.utils import get_not_published_variants
+    from saleor.product.models import Product, ProductVariant
+
+    if variant_pk := _pk_of(ref, "ProductVariant"):
+        variant_pks = set(ProductVariant.objects.filter(pk=variant_pk).values_list("pk", flat=True))
+        what = f"variant {ref!r}"
+    elif product_pk := _pk_of(ref, "Product"):
+        variant_pks = set(
+            ProductVariant.objects.filter(product_id=product_pk).values_list("pk", flat=True)
+        )
+        what = f"product {ref!r}"
+        if not variant_pks and Product.objects.filter(pk=product_pk).exists():
+            return f"{what} has no variants"
+    else:
+        return f"{ref!r} is not a product or variant id"
+    if not variant_pks:
+        return f"{what} does not exist"
+    if variant_pks <= get_not_published_variants(variant_pks, channel.pk)[0]:
+        return f"{what} is not published in channel {channel.slug!r}"
+    priced = ProductVariant.objects.filter(
+        pk__in=variant_pks,
+        channel_listings__channel=channel,
+        channel_listings__price_amount__isnull=False,
+    )
+    if not priced.exists():
+        return f"{what} has no price in channel {channel.slug!r}"
+    return None
+
 
 @cache
 def _checkout_exists_sql() -> str:
