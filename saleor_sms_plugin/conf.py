@@ -160,6 +160,8 @@ LINK_HOST = "link_host"
 # Routes under /plugins/channel/<channel>/<PLUGIN_ID>/ for store staff.
 GRAPHQL_PATH = "graphql/"
 STATS_PATH = "stats/"
+#: Channel-less routes for provider callbacks: /plugins/<PLUGIN_ID>/callbacks/<channel>/<path>
+CALLBACKS_PATH = "callbacks"
 
 OFFER_WINDOW_MINUTES = 24 * 60
 MAX_OFFERS = 3
@@ -742,9 +744,27 @@ class ChannelSettings:
             return f"{self.link_host}/{self.channel_slug}/{path}"
         return self.route_url(path)
 
+    def callback_url(self, path: str) -> str:
+        """Absolute URL of one of the provider callback routes of this channel."""
+        return callback_url(self.public_base_url, self.channel_slug, path)
+
     def route_url(self, path: str) -> str:
         """Absolute URL of one of the plugin's routes for this channel ('' without a base URL)."""
         return channel_route_url(self.public_base_url, self.channel_slug, path)
+
+
+def callback_url(public_base_url: str, channel_slug: str, path: str) -> str:
+    """Absolute URL of a provider callback route for a channel ('' without a base URL).
+
+    Callbacks go to Saleor's channel-less plugin route (`/plugins/<PLUGIN_ID>/...`), which
+    reaches the plugin whether or not it is active in the channel: texts sent before an admin
+    switched the plugin off still get their delivery reports recorded.
+    """
+    if not public_base_url:
+        return ""
+    return (
+        f"{public_base_url.rstrip('/')}/plugins/{PLUGIN_ID}/{CALLBACKS_PATH}/{channel_slug}/{path}"
+    )
 
 
 def channel_route_url(public_base_url: str, channel_slug: str, path: str) -> str:

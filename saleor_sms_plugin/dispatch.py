@@ -288,7 +288,7 @@ def _send(
 
 
 def status_callback_url(channel: ChannelSettings, message_id: int) -> str:
-    url = channel.route_url("twilio/status")
+    url = channel.callback_url("twilio/status")
     return f"{url}?message={message_id}" if url else ""
 
 

@@ -149,10 +149,19 @@ class SmsPlugin(BasePlugin):
         handlers.on_tracking_updated(saleor_bridge.fulfillment_snapshot(fulfillment, True))
 
     def webhook(self, request: HttpRequest, path: str, previous_value: Any) -> HttpResponse:
-        """Requests to /plugins/channel/<channel>/<PLUGIN_ID>/<path>; Saleor passes `/<path>`."""
+        """Requests to /plugins/channel/<channel>/<PLUGIN_ID>/<path> (this instance's channel,
+        while active) and to /plugins/<PLUGIN_ID>/callbacks/<channel>/<path> (provider
+        callbacks: Saleor hands those to an instance of any channel, active or not); Saleor
+        passes `/<path>`."""
+        route = (path or "").lstrip("/")
+        callback_channel, _, callback_path = route.removeprefix(
+            conf.CALLBACKS_PATH + "/"
+        ).partition("/")
+        if route.startswith(conf.CALLBACKS_PATH + "/") and callback_channel:
+            return views.callback_route(request, callback_channel, callback_path)
         if self.channel is None:
             return previous_value
-        return views.channel_route(request, self.channel.slug, (path or "").lstrip("/"))
+        return views.channel_route(request, self.channel.slug, route)
 
 
 def run_periodic_tasks_in_saleor_beat() -> None:

@@ -3,9 +3,14 @@
 from django.urls import path
 
 from . import views
-from .conf import PLUGIN_ID
+from .conf import CALLBACKS_PATH, PLUGIN_ID
 
 urlpatterns = [
+    path(
+        f"plugins/{PLUGIN_ID}/{CALLBACKS_PATH}/<slug:channel_slug>/<path:path>",
+        views.callback_route,
+        name="saleor-sms-callback-route",
+    ),
     path(
         f"plugins/channel/<slug:channel_slug>/{PLUGIN_ID}/<path:path>",
         views.channel_route,

@@ -77,10 +77,31 @@ CHANNEL_ROUTES: list[tuple[re.Pattern[str], ChannelView]] = [
 ]
 
 
+CALLBACK_ROUTES: list[tuple[re.Pattern[str], ChannelView]] = [
+    (re.compile(r"^twilio/status/?$"), twilio_status),
+]
+
+
+@csrf_exempt
+def callback_route(request: HttpRequest, channel_slug: str, path: str) -> HttpResponse:
+    """Dispatch a provider callback for a channel, whether or not the plugin is active there:
+    what was sent before it was switched off is still reported on."""
+    return _dispatch(CALLBACK_ROUTES, request, channel_slug, path)
+
+
 @csrf_exempt
 def channel_route(request: HttpRequest, channel_slug: str, path: str) -> HttpResponse:
     """Dispatch a request for one channel's route to its view."""
-    for pattern, view in CHANNEL_ROUTES:
+    return _dispatch(CHANNEL_ROUTES, request, channel_slug, path)
+
+
+def _dispatch(
+    routes: list[tuple[re.Pattern[str], ChannelView]],
+    request: HttpRequest,
+    channel_slug: str,
+    path: str,
+) -> HttpResponse:
+    for pattern, view in routes:
         match = pattern.match(path)
         if match:
             channel = get_channel_settings(channel_slug)

@@ -66,6 +66,16 @@ def test_route_urls_follow_saleors_plugin_paths():
     assert conf.ChannelSettings.build("x", True, {}).route_url("twilio/status") == ""
 
 
+def test_callback_urls_use_saleors_channel_less_plugin_path():
+    settings = conf.ChannelSettings.build(
+        "channel-pln", True, {conf.PUBLIC_BASE_URL: "https://api.example.com/"}
+    )
+    assert settings.callback_url("twilio/status") == (
+        f"https://api.example.com/plugins/{conf.PLUGIN_ID}/callbacks/channel-pln/twilio/status"
+    )
+    assert conf.ChannelSettings.build("x", True, {}).callback_url("twilio/status") == ""
+
+
 def test_a_stored_configuration_is_parsed_once_per_text_and_read_only():
     stored = json.dumps([{"name": conf.SENDER, "value": "+48500100200"}])
     changed = json.dumps([{"name": conf.SENDER, "value": "+48500100300"}])

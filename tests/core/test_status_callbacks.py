@@ -25,8 +25,13 @@ def sent_message(configure_channel, order_factory):
     return message
 
 
-def post_callback(message, status, *, token=AUTH_TOKEN, signature=None, **extra):
-    route = "/plugins/channel/default-channel/saleor_sms_plugin.sms/twilio/status"
+CALLBACK_ROUTE = "/plugins/saleor_sms_plugin.sms/callbacks/default-channel/twilio/status"
+CHANNEL_ROUTE = "/plugins/channel/default-channel/saleor_sms_plugin.sms/twilio/status"
+
+
+def post_callback(
+    message, status, *, token=AUTH_TOKEN, signature=None, route=CALLBACK_ROUTE, **extra
+):
     path = f"{route}?message={message.id}"
     params = {
         "MessageSid": message.provider_id,
@@ -97,3 +102,35 @@ def test_landline_error_flags_the_number(sent_message):
     post_callback(sent_message, "undelivered", ErrorCode="30006")
 
     assert Recipient.objects.get().unreachable_code == 30006
+
+
+def test_a_callback_is_recorded_after_the_plugin_was_switched_off_in_the_channel(
+    sent_message, configure_channel
+):
+    configure_channel(active=False, public_base_url=BASE_URL)
+
+    response = post_callback(sent_message, "delivered")
+
+    assert response.status_code == 204
+    sent_message.refresh_from_db()
+    assert sent_message.status == Status.DELIVERED
+
+
+def test_a_forged_callback_is_refused_after_the_plugin_was_switched_off(
+    sent_message, configure_channel
+):
+    configure_channel(active=False, public_base_url=BASE_URL)
+
+    response = post_callback(sent_message, "delivered", token="0" * 32)
+
+    assert response.status_code == 403
+    sent_message.refresh_from_db()
+    assert sent_message.status == Status.SENT
+
+
+def test_callbacks_to_the_channel_route_of_earlier_texts_are_still_applied(sent_message):
+    response = post_callback(sent_message, "delivered", route=CHANNEL_ROUTE)
+
+    assert response.status_code == 204
+    sent_message.refresh_from_db()
+    assert sent_message.status == Status.DELIVERED

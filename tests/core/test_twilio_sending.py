@@ -31,8 +31,8 @@ def test_confirmation_reaches_twilio_with_sender_and_status_callback(
     assert accepted.form["From"] == "+14155550100"
     assert message.order_number in accepted.form["Body"]
     assert accepted.form["StatusCallback"] == (
-        "https://api.example.com/plugins/channel/default-channel/"
-        f"saleor_sms_plugin.sms/twilio/status?message={message.id}"
+        "https://api.example.com/plugins/saleor_sms_plugin.sms/callbacks/default-channel/"
+        f"twilio/status?message={message.id}"
     )
     message.refresh_from_db()
     assert message.status == Status.SENT
