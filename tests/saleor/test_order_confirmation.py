@@ -17,89 +17,9 @@ from saleor_sms_plugin.constants import Flow, Status
 from saleor_sms_plugin.models import Message
 
 from ..conftest import SENDER
+from .conftest import PHONE
 
 pytestmark = pytest.mark.django_db
-
-PHONE = "+12015550123"
-
-CHECKOUT_CREATE = """
-mutation ($input: CheckoutCreateInput!) {
-  checkoutCreate(input: $input) {
-    checkout { id shippingMethods { id } }
-    errors { field message }
-  }
-}
-"""
-DELIVERY_METHOD_UPDATE = """
-mutation ($id: ID!, $method: ID!) {
-  checkoutDeliveryMethodUpdate(id: $id, deliveryMethodId: $method) { errors { field message } }
-}
-"""
-CHECKOUT_COMPLETE = """
-mutation ($id: ID!) {
-  checkoutComplete(id: $id) { order { id number } errors { field message code } }
-}
-"""
-
-
-def shopper_address(phone: str = PHONE) -> dict[str, str]:
-    return {
-        "firstName": "Ada",
-        "lastName": "Lovelace",
-        "streetAddress1": "1600 Amphitheatre Pkwy",
-        "city": "Mountain View",
-        "postalCode": "94043",
-        "country": "US",
-        "countryArea": "CA",
-        "phone": phone,
-    }
-
-
-@pytest.fixture
-def place_order(
-    api_client: Any,
-    channel_USD: Any,
-    product: Any,
-    shipping_method: Any,
-) -> Any:
-    """Check out as a shopper does: create, choose delivery, complete (unpaid orders allowed)."""
-    channel_USD.allow_unpaid_orders = True
-    channel_USD.save(update_fields=["allow_unpaid_orders"])
-    variant_id = graphene.Node.to_global_id("ProductVariant", product.variants.first().pk)
-
-    def place(phone: str = PHONE) -> Order:
-        created = get_graphql_content(
-            api_client.post_graphql(
-                CHECKOUT_CREATE,
-                {
-                    "input": {
-                        "channel": channel_USD.slug,
-                        "email": "ada@example.com",
-                        "lines": [{"variantId": variant_id, "quantity": 1}],
-                        "shippingAddress": shopper_address(phone),
-                        "billingAddress": shopper_address(phone),
-                    }
-                },
-            )
-        )["data"]["checkoutCreate"]
-        assert created["errors"] == []
-        checkout = created["checkout"]
-        updated = get_graphql_content(
-            api_client.post_graphql(
-                DELIVERY_METHOD_UPDATE,
-                {"id": checkout["id"], "method": checkout["shippingMethods"][0]["id"]},
-            )
-        )["data"]["checkoutDeliveryMethodUpdate"]
-        assert updated["errors"] == []
-        # Saleor runs the order hooks when the order's transaction commits; its test client
-        # runs what was deferred to the commit once the request is answered.
-        completed = get_graphql_content(
-            api_client.post_graphql(CHECKOUT_COMPLETE, {"id": checkout["id"]})
-        )["data"]["checkoutComplete"]
-        assert completed["errors"] == []
-        return Order.objects.get(number=completed["order"]["number"])
-
-    return place
 
 
 @pytest.fixture
