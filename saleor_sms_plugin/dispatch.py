@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from . import facts, flows, scheduling
 from .backends import OutgoingSms, SendResult, get_backend
-from .composing import MessageDraft, compose, segment_figures
+from .composing import MessageDraft, compose, missing_variable_reason, segment_figures
 from .conf import ChannelSettings, get_channel_settings
 from .constants import TRANSACTIONAL_FLOWS, Consent, Flow, SkipReason, Status
 from .exceptions import (
@@ -35,6 +35,7 @@ from .exceptions import (
 from .models import Message, Recipient
 from .settings import get_setting
 from .signals import message_sending, message_sent, message_status_changed
+from .texts import MissingVariables
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +231,11 @@ def _prepare(
             refund_attempt=True,
         ), None
     assert channel is not None
-    draft = compose(message, channel)
+    try:
+        draft = compose(message, channel)
+    except MissingVariables as missing:
+        logger.warning("Message %s is not sent: %s", message.id, missing)
+        return Outcome(message.id, Status.SKIPPED, reason=missing_variable_reason(missing)), None
     message_sending.send(sender=Message, message=message, draft=draft)
     if draft.vetoed_because:
         return Outcome(message.id, Status.SKIPPED, reason=SkipReason.VETOED.value), None

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from saleor_sms_plugin import conf, dispatch, handlers, signals
+from saleor_sms_plugin import dispatch, handlers, signals
 from saleor_sms_plugin.backends import locmem
 from saleor_sms_plugin.constants import Flow, SkipReason, Status
 from saleor_sms_plugin.models import Message
@@ -18,14 +18,9 @@ CONSENT = {"sms_marketing_consent": "true"}
 
 
 @pytest.fixture
-def offers_on(configure_channel):
-    return configure_channel(
-        **{
-            conf.flow_switch(Flow.ORDER_CONFIRMATION): False,
-            conf.flow_switch(Flow.OPT_IN_CONFIRMATION): False,
-            conf.flow_switch(Flow.POST_PURCHASE_OFFER): True,
-        }
-    )
+def offers_on(offers_channel):
+    """Post-purchase offers on, an offer for each of the three texts, no confirmation."""
+    return offers_channel()
 
 
 def place(order_factory, **kwargs):
