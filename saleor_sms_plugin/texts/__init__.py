@@ -7,6 +7,7 @@ from .catalogue import (
     carries_opt_out_line,
     default_text,
     segment_budget,
+    variant_key,
 )
 from .formatting import format_date, format_discount, format_money
 from .languages import GSM7_LANGUAGES, SHIPPED_LANGUAGES, choose_language
@@ -46,4 +47,5 @@ __all__ = [
     "segment_budget",
     "transliterate",
     "validate_template",
+    "variant_key",
 ]
