@@ -180,8 +180,11 @@ def process(ids: list[int], now: datetime) -> BatchReport:
     channels = _channel_settings({message.channel_slug for message in messages})
     ready: list[tuple[Message, MessageDraft]] = []
     recent = facts.recent_marketing_sends(messages, channels, now)
+    unconfirmed = facts.unconfirmed_orders(messages)
     for message in messages:
-        outcome, draft = _prepare(message, channels.get(message.channel_slug), now, recent)
+        outcome, draft = _prepare(
+            message, channels.get(message.channel_slug), now, recent, unconfirmed
+        )
         if outcome is not None:
             report.add(outcome)
         else:
@@ -194,6 +197,7 @@ def process(ids: list[int], now: datetime) -> BatchReport:
         # A follow-up exists exactly when the text before it is recorded as sent.
         record(report.outcomes, now)
         scheduling.schedule_follow_ups(_sent(messages, report.outcomes), channels, now)
+        _release_after_confirmations(messages, report.outcomes, now)
     _after_recording(messages, report.outcomes)
     return report
 
@@ -201,6 +205,28 @@ def process(ids: list[int], now: datetime) -> BatchReport:
 def _sent(messages: Iterable[Message], outcomes: Iterable[Outcome]) -> list[Message]:
     sent_ids = {outcome.message_id for outcome in outcomes if outcome.status == Status.SENT}
     return [message for message in messages if message.id in sent_ids]
+
+
+def _release_after_confirmations(
+    messages: Iterable[Message], outcomes: Iterable[Outcome], now: datetime
+) -> None:
+    """Texts held back for an order's confirmation go out once it is recorded: sent, or
+    settled without sending (skipped, failed)."""
+    settled = {
+        outcome.message_id
+        for outcome in outcomes
+        if outcome.status in (Status.SENT, Status.SKIPPED, Status.FAILED)
+    }
+    order_ids = {
+        message.order_id
+        for message in messages
+        if message.id in settled and message.flow == Flow.ORDER_CONFIRMATION and message.order_id
+    }
+    released = scheduling.release_after_confirmation(order_ids, now)
+    if released:
+        from .handlers import enqueue_after_commit  # handlers imports this module
+
+        enqueue_after_commit(released)
 
 
 def _channel_settings(slugs: Iterable[str]) -> dict[str, ChannelSettings | None]:
@@ -212,13 +238,14 @@ def _prepare(
     channel: ChannelSettings | None,
     now: datetime,
     recent: facts.RecentSends,
+    unconfirmed: set[str],
 ) -> tuple[Outcome | None, MessageDraft | None]:
     decision = flows.decide(
         Flow(message.flow),
         facts.recipient_facts(message.recipient, channel, recent),
         channel,
         now,
-        facts.message_facts(message),
+        facts.message_facts(message, unconfirmed),
     )
     if isinstance(decision, flows.Skip):
         return Outcome(message.id, Status.SKIPPED, reason=decision.reason.value), None
@@ -226,7 +253,7 @@ def _prepare(
         return Outcome(
             message.id,
             Status.SCHEDULED,
-            reason="deferred",
+            reason=decision.reason,
             due_at=decision.until,
             refund_attempt=True,
         ), None
@@ -492,6 +519,7 @@ def recover_stale(now: datetime | None = None) -> int:
     with transaction.atomic():
         settled = record(outcomes, now)
         scheduling.schedule_follow_ups(_sent(stale, outcomes), channels, now)
+        _release_after_confirmations(stale, outcomes, now)
     return settled
 
 

@@ -29,6 +29,13 @@ ANY_HOUR_FLOWS = frozenset(
 )
 # Texts that follow up a purchase; a newer purchase makes them pointless.
 PURCHASE_FOLLOW_UPS = frozenset({Flow.POST_PURCHASE_OFFER, Flow.WIN_BACK})
+# Texts of an order that never reach the phone before its confirmation: they wait for it.
+AFTER_CONFIRMATION = frozenset({Flow.THANK_YOU, Flow.POST_PURCHASE_OFFER})
+# How long such a text waits before it looks again; the dispatcher releases it at once when
+# the confirmation is recorded, so this only matters if that release is lost.
+CONFIRMATION_HOLD = timedelta(minutes=1)
+AWAITING_CONFIRMATION = "awaiting_confirmation"
+DEFERRED = "deferred"
 # Saleor often adds the tracking number just after creating the fulfillment: a shipping text
 # without one waits this long, so that the number rides on it instead of a second text.
 TRACKING_GRACE = timedelta(minutes=30)
@@ -292,6 +299,8 @@ class MessageFacts:
     expires_at: datetime | None = None
     # A custom text staff marked as transactional (e.g. a delay notice): no opt-in needed.
     transactional: bool = False
+    # The order's confirmation has not gone out yet (AFTER_CONFIRMATION texts wait for it).
+    confirmation_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -307,6 +316,7 @@ class Skip:
 @dataclass(frozen=True)
 class Defer:
     until: datetime
+    reason: str = DEFERRED
 
 
 Decision = Send | Skip | Defer
@@ -338,6 +348,13 @@ def decide(
         return Skip(SkipReason.WINDOW_PASSED)
     if superseded(flow, message.purchase_at, recipient.last_order_at):
         return Skip(SkipReason.NEW_ORDER)
+    if message.confirmation_pending and flow in AFTER_CONFIRMATION:
+        return _wait(
+            now + CONFIRMATION_HOLD,
+            message.expires_at,
+            SkipReason.WINDOW_PASSED,
+            AWAITING_CONFIRMATION,
+        )
     return _timing(flow, marketing, recipient, Timings.of(channel), now, message.expires_at)
 
 
@@ -360,10 +377,12 @@ def _timing(
     return Send()
 
 
-def _wait(until: datetime, expires_at: datetime | None, reason: SkipReason) -> Decision:
+def _wait(
+    until: datetime, expires_at: datetime | None, reason: SkipReason, waits_for: str = DEFERRED
+) -> Decision:
     if expires_at is not None and until >= expires_at:
         return Skip(reason)
-    return Defer(until)
+    return Defer(until, waits_for)
 
 
 def is_marketing(flow: Flow | str) -> bool:

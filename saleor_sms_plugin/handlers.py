@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
@@ -184,9 +185,18 @@ def enqueue_due(messages: list[Message]) -> None:
     If the broker loses the task, the periodic dispatcher still finds the row.
     """
     now = timezone.now()
-    for message in messages:
-        if message.status == Status.SCHEDULED and message.due_at <= now:
-            transaction.on_commit(functools.partial(_enqueue_send, message.id))
+    enqueue_after_commit(
+        message.id
+        for message in messages
+        if message.status == Status.SCHEDULED and message.due_at <= now
+    )
+
+
+def enqueue_after_commit(message_ids: Iterable[int]) -> None:
+    """Send these messages from a worker after the current transaction commits (at once
+    outside one). If the broker loses the task, the periodic dispatcher still finds the row."""
+    for message_id in message_ids:
+        transaction.on_commit(functools.partial(_enqueue_send, message_id))
 
 
 def _enqueue_send(message_id: int) -> None:
