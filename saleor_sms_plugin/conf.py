@@ -133,6 +133,7 @@ CONFIGURABLE_FLOWS: tuple[tuple[Flow, bool, str], ...] = (
 THANK_YOU_WITH_CONFIRMATION = "thank_you_with_confirmation"
 THANK_YOU_DELAY_MINUTES = "thank_you_delay_minutes"
 OFFER_DELAYS_MINUTES = "offer_delays_minutes"
+OFFER_PAUSE_AFTER_CONVERSION_HOURS = "offer_pause_after_conversion_hours"
 WIN_BACK_FIRST_DAYS = "win_back_first_days"
 WIN_BACK_INTERVAL_DAYS = "win_back_interval_days"
 WIN_BACK_MAX_TEXTS = "win_back_max_texts"
@@ -248,6 +249,16 @@ SCHEDULE_FIELDS: list[ConfigField] = [
         "Up to three, all within 24 hours. A new order, a cancellation, a purchase through an "
         "offer or an opt-out stops the rest.",
         _offer_delays,
+    ),
+    ConfigField(
+        OFFER_PAUSE_AFTER_CONVERSION_HOURS,
+        FieldType.STRING,
+        "24",
+        "Offers after a purchase through an offer: pause (hours)",
+        "An order placed through an offer link starts no new offers: offers due within this "
+        "many hours of such a purchase are left out, for that order and the customer's next "
+        "ones. 0: every order starts its offers.",
+        _count(0, 720),
     ),
     ConfigField(
         WIN_BACK_FIRST_DAYS,

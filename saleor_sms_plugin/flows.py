@@ -46,6 +46,8 @@ class Timings:
     """A channel's flow timings, frequency cap and sending window."""
 
     offer_delays: tuple[timedelta, ...]
+    # After a purchase through an offer link, no offer of a new series is due this long.
+    offer_pause: timedelta
     thank_you_with_confirmation: bool
     thank_you_delay: timedelta
     win_back_first: timedelta
@@ -66,6 +68,7 @@ class Timings:
         """Timings from parsed configuration values (`conf.parse_values`)."""
         return cls(
             offer_delays=tuple(timedelta(minutes=m) for m in values[conf.OFFER_DELAYS_MINUTES]),
+            offer_pause=timedelta(hours=values[conf.OFFER_PAUSE_AFTER_CONVERSION_HOURS]),
             thank_you_with_confirmation=values[conf.THANK_YOU_WITH_CONFIRMATION],
             thank_you_delay=timedelta(minutes=values[conf.THANK_YOU_DELAY_MINUTES]),
             win_back_first=timedelta(days=values[conf.WIN_BACK_FIRST_DAYS]),
@@ -93,8 +96,14 @@ class PlannedMessage:
 # Planning ---------------------------------------------------------------------------------
 
 
-def plan_order_placed(order: OrderSnapshot, channel: ChannelSettings) -> list[PlannedMessage]:
-    """The texts an order triggers, in the order they are due."""
+def plan_order_placed(
+    order: OrderSnapshot, channel: ChannelSettings, offer_purchases: Sequence[datetime] = ()
+) -> list[PlannedMessage]:
+    """The texts an order triggers, in the order they are due.
+
+    `offer_purchases`: when the customer bought through an offer link lately (this order
+    itself, if it is such a purchase, at its own time); see `plan_offers`.
+    """
     timings = Timings.of(channel)
     placed = order.created_at
     planned: list[PlannedMessage] = []
@@ -119,7 +128,7 @@ def plan_order_placed(order: OrderSnapshot, channel: ChannelSettings) -> list[Pl
             )
         )
     if channel.flow_enabled(Flow.POST_PURCHASE_OFFER):
-        planned.extend(plan_offers(order, timings))
+        planned.extend(plan_offers(order, timings, offer_purchases))
     if channel.flow_enabled(Flow.WIN_BACK):
         planned.append(plan_win_back(order.customer_ref, order.id, placed, 1, timings))
     if channel.flow_enabled(Flow.LOYALTY_INVITE) and order.user_id:
@@ -134,8 +143,14 @@ def plan_order_placed(order: OrderSnapshot, channel: ChannelSettings) -> list[Pl
     return sorted(planned, key=lambda item: item.due_at)
 
 
-def plan_offers(order: OrderSnapshot, timings: Timings) -> list[PlannedMessage]:
-    """At most three offers, all inside the 24 hours after the order."""
+def plan_offers(
+    order: OrderSnapshot, timings: Timings, offer_purchases: Sequence[datetime] = ()
+) -> list[PlannedMessage]:
+    """At most three offers, all inside the 24 hours after the order.
+
+    A purchase through an offer link starts no new series: an offer due within the pause
+    after such a purchase (`offer_purchases`, `Timings.offer_pause`) is left out.
+    """
     expires = order.created_at + OFFER_WINDOW
     return [
         PlannedMessage(
@@ -148,7 +163,13 @@ def plan_offers(order: OrderSnapshot, timings: Timings) -> list[PlannedMessage]:
         )
         for step, delay in enumerate(timings.offer_delays[: conf.MAX_OFFERS], start=1)
         if delay < OFFER_WINDOW
+        and not in_offer_pause(order.created_at + delay, offer_purchases, timings.offer_pause)
     ]
+
+
+def in_offer_pause(due_at: datetime, offer_purchases: Sequence[datetime], pause: timedelta) -> bool:
+    """True when an offer due then falls within the pause after a purchase through an offer."""
+    return any(bought <= due_at < bought + pause for bought in offer_purchases)
 
 
 def plan_win_back(

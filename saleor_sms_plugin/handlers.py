@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,7 +13,7 @@ from kombu.exceptions import OperationalError
 
 from . import consent, flows, links, privacy, scheduling
 from .conf import ChannelSettings, get_channel_settings
-from .constants import Consent, SkipReason, Status
+from .constants import Consent, Flow, SkipReason, Status
 from .dispatch import cancel_pending
 from .events import CustomerSnapshot, FulfillmentSnapshot, OrderSnapshot
 from .models import Message, Recipient
@@ -26,7 +27,8 @@ def on_order_placed(order: OrderSnapshot) -> list[Message]:
     """Schedule the texts a new order triggers; texts due now go out once the order commits.
 
     A new order stops the customer's pending offers and win-back texts of earlier orders; one
-    placed from an offer link's checkout counts as that text's conversion first.
+    placed from an offer link's checkout counts as that text's conversion first, and starts
+    no offers within the channel's pause after such a purchase.
     """
     links.record_conversion(order)
     channel = get_channel_settings(order.channel_slug)
@@ -34,9 +36,17 @@ def on_order_placed(order: OrderSnapshot) -> list[Message]:
         return []
     scheduling.stop_purchase_follow_ups(order.customer_ref, except_order_id=order.id)
     created = _consent_from_order(order, channel)
-    created += schedule_for_order(order, flows.plan_order_placed(order, channel))
+    planned = flows.plan_order_placed(order, channel, _offer_purchases(order, channel))
+    created += schedule_for_order(order, planned)
     enqueue_due(created)
     return created
+
+
+def _offer_purchases(order: OrderSnapshot, channel: ChannelSettings) -> list[datetime]:
+    pause = flows.Timings.of(channel).offer_pause
+    if not pause or not channel.flow_enabled(Flow.POST_PURCHASE_OFFER):
+        return []
+    return links.offer_purchases(order, since=order.created_at - pause)
 
 
 def _consent_from_order(order: OrderSnapshot, channel: ChannelSettings) -> list[Message]:

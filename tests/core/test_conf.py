@@ -184,3 +184,16 @@ def test_a_stored_configuration_saved_before_the_rule_still_loads():
     values = conf.stored_values(stored)
 
     assert values[conf.flow_switch(Flow.POST_PURCHASE_OFFER)] is True
+
+
+def test_the_pause_after_a_purchase_through_an_offer_is_24_hours_unless_set():
+    field = conf.fields_by_name()[conf.OFFER_PAUSE_AFTER_CONVERSION_HOURS]
+
+    assert conf.parse_values({})[conf.OFFER_PAUSE_AFTER_CONVERSION_HOURS] == 24
+    assert conf.parse_values({field.name: "0"})[field.name] == 0
+    assert field.label
+    assert "offer link" in field.help_text
+    for wrong in ("-1", "1.5", "721", "a day"):
+        with pytest.raises(conf.ConfigurationError) as refused:
+            conf.parse_values({field.name: wrong})
+        assert refused.value.errors == {field.name: "must be a whole number from 0 to 720"}
