@@ -7,11 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 from .conf import ChannelSettings
-from .constants import TRANSACTIONAL_FLOWS, Flow
+from .constants import TRANSACTIONAL_FLOWS, Flow, SkipReason
 from .flows import text_variant
 from .links import offer_variables
 from .models import Message
-from .texts import choose_language, count_segments, format_money, render_text, transliterate
+from .texts import (
+    MissingVariables,
+    choose_language,
+    count_segments,
+    format_money,
+    render_text,
+    transliterate,
+)
 
 
 @dataclass
@@ -59,7 +66,11 @@ def message_variables(message: Message, channel: ChannelSettings, language: str)
 
 
 def compose(message: Message, channel: ChannelSettings) -> MessageDraft:
-    """The rendered text of a message, with the opt-out line on marketing texts."""
+    """The rendered text of a message, with the opt-out line on marketing texts.
+
+    Raises MissingVariables when a value its wording needs is empty (an offer text in a
+    channel without an offer for it, say): that text must not go out.
+    """
     if message.flow == Flow.CUSTOM and message.body:
         return MessageDraft(
             body=for_sending(message.body, channel), language=message.language or "en"
@@ -82,6 +93,12 @@ def compose(message: Message, channel: ChannelSettings) -> MessageDraft:
         )
         body = f"{body}\n{opt_out}"
     return MessageDraft(body=for_sending(body, channel), language=language)
+
+
+def missing_variable_reason(missing: MissingVariables) -> str:
+    """The reason a text refused for empty values is recorded with: `missing_variable:discount`."""
+    reason = f"{SkipReason.MISSING_VARIABLE}:{','.join(missing.names)}"
+    return reason[: Message._meta.get_field("reason").max_length]
 
 
 def for_sending(body: str, channel: ChannelSettings) -> str:

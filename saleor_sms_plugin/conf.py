@@ -22,7 +22,7 @@ from django.utils.module_loading import import_string
 
 from . import texts
 from .constants import Flow
-from .offers import OfferProblem, parse_offers
+from .offers import OFFER_VALUES, OfferProblem, offer_for, parse_offers
 from .phones import is_e164
 from .settings import get_setting
 
@@ -133,6 +133,7 @@ CONFIGURABLE_FLOWS: tuple[tuple[Flow, bool, str], ...] = (
 THANK_YOU_WITH_CONFIRMATION = "thank_you_with_confirmation"
 THANK_YOU_DELAY_MINUTES = "thank_you_delay_minutes"
 OFFER_DELAYS_MINUTES = "offer_delays_minutes"
+OFFER_PAUSE_AFTER_CONVERSION_HOURS = "offer_pause_after_conversion_hours"
 WIN_BACK_FIRST_DAYS = "win_back_first_days"
 WIN_BACK_INTERVAL_DAYS = "win_back_interval_days"
 WIN_BACK_MAX_TEXTS = "win_back_max_texts"
@@ -250,6 +251,16 @@ SCHEDULE_FIELDS: list[ConfigField] = [
         "Up to three, all within 24 hours. A new order, a cancellation, a purchase through an "
         "offer or an opt-out stops the rest.",
         _offer_delays,
+    ),
+    ConfigField(
+        OFFER_PAUSE_AFTER_CONVERSION_HOURS,
+        FieldType.STRING,
+        "24",
+        "Offers after a purchase through an offer: pause (hours)",
+        "An order placed through an offer link starts no new offers: offers due within this "
+        "many hours of such a purchase are left out, for that order and the customer's next "
+        "ones. 0: every order starts its offers.",
+        _count(0, 720),
     ),
     ConfigField(
         WIN_BACK_FIRST_DAYS,
@@ -652,6 +663,85 @@ def _cross_field_errors(parsed: Mapping[str, Any]) -> dict[str, str]:
             if name in parsed and not parsed[name]:
                 errors[name] = "is required when offers are configured"
     return errors
+
+
+def validate_values(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Parse the values an admin is saving, as `parse_values` does, and enforce the rules only
+    a save enforces: a configuration stored before such a rule existed still loads, and its
+    texts are checked one by one when they are due (see `composing.compose`).
+
+    Raises ConfigurationError naming every field refused.
+    """
+    parsed = parse_values(raw)
+    errors = {
+        flow_switch(flow): problem
+        for flow in (Flow.POST_PURCHASE_OFFER, Flow.WIN_BACK, Flow.LOYALTY_INVITE)
+        if parsed.get(flow_switch(flow)) and (problem := _texts_without_offer(parsed, flow))
+    }
+    if errors:
+        raise ConfigurationError(errors)
+    return parsed
+
+
+def _texts_without_offer(parsed: Mapping[str, Any], flow: Flow) -> str:
+    """Why the flow's texts would go out with empty offer values ('' when they would not)."""
+    gaps = {
+        step: names
+        for step in _offer_steps(parsed, flow)
+        if (names := _empty_values(parsed, flow, step))
+    }
+    if not gaps:
+        return ""
+    missing = dict.fromkeys(name for names in gaps.values() for name in names)
+    numbers = ", ".join(str(step) for step in gaps)
+    which = "its text" if 0 in gaps else ("texts " if len(gaps) > 1 else "text ") + numbers
+    listed = ", ".join("{{ " + name + " }}" for name in missing)
+    fixes = _fixes(flow, min(gaps), missing)
+    return f"is on, but {which} would go out without {listed}: {fixes}; or turn it off"
+
+
+def _offer_steps(parsed: Mapping[str, Any], flow: Flow) -> range:
+    if flow == Flow.POST_PURCHASE_OFFER:
+        return range(1, len(parsed[OFFER_DELAYS_MINUTES]) + 1)
+    if flow == Flow.WIN_BACK:
+        return range(1, parsed[WIN_BACK_MAX_TEXTS] + 1)
+    return range(0, 1)  # one text, without steps
+
+
+def _fixes(flow: Flow, first_step: int, missing: Iterable[str]) -> str:
+    label = {config_field.name: config_field.label for config_field in FIELDS}
+    fixes = []
+    if OFFER_VALUES.intersection(missing):
+        fixes.append(
+            f'add an offer ("flow": "{flow}", "step": {first_step}) to "{label[OFFERS]}", or '
+            'one without "step" for every text'
+            if first_step
+            else f'add an offer ("flow": "{flow}") to "{label[OFFERS]}"'
+        )
+    if "offer_link" in missing:
+        fixes.append(f'set "{label[PUBLIC_BASE_URL]}" and "{label[CHECKOUT_URL_TEMPLATE]}"')
+    return "; ".join(fixes)
+
+
+def _empty_values(parsed: Mapping[str, Any], flow: Flow, step: int) -> tuple[str, ...]:
+    """The values a flow's text (the override, else the shipped one in any language) needs
+    that this configuration leaves empty: an offer's without an offer, the link without an
+    address to link to."""
+    offer = offer_for(parsed.get(OFFERS) or (), flow, step)
+    empty = set() if offer else set(OFFER_VALUES)
+    link_base = parsed.get(LINK_HOST) or parsed.get(PUBLIC_BASE_URL)
+    link_target = offer or parsed.get(STORE_URL) or parsed.get(CHECKOUT_URL_TEMPLATE)
+    if not (link_base and link_target):
+        empty.add("offer_link")
+    key = texts.variant_key(f"{flow}_{step}") if step else flow.value
+    override = parsed.get(text_override(key))
+    sources = (
+        [override]
+        if override
+        else [texts.default_text(key, language) for language in texts.SHIPPED_LANGUAGES]
+    )
+    needed = (name for source in sources for name in texts.required_variables(source))
+    return tuple(dict.fromkeys(name for name in needed if name in empty))
 
 
 def values_from_configuration(

@@ -70,6 +70,8 @@ class SkipReason(StrEnum):
     WINDOW_PASSED = "window_passed"
     FREQUENCY_CAP = "frequency_cap"
     VETOED = "vetoed"
+    # A variable the text's wording needs is empty: stored as "missing_variable:<names>".
+    MISSING_VARIABLE = "missing_variable"
     NEW_ORDER = "new_order"
     CONVERTED = "converted"
     ORDER_CANCELLED = "order_cancelled"

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from . import facts, flows, scheduling
 from .backends import OutgoingSms, SendResult, get_backend
-from .composing import MessageDraft, compose, segment_figures
+from .composing import MessageDraft, compose, missing_variable_reason, segment_figures
 from .conf import ChannelSettings, get_channel_settings
 from .constants import TRANSACTIONAL_FLOWS, Consent, Flow, SkipReason, Status
 from .exceptions import (
@@ -35,6 +35,7 @@ from .exceptions import (
 from .models import Message, Recipient
 from .settings import get_setting
 from .signals import message_sending, message_sent, message_status_changed
+from .texts import MissingVariables
 
 logger = logging.getLogger(__name__)
 
@@ -179,8 +180,11 @@ def process(ids: list[int], now: datetime) -> BatchReport:
     channels = _channel_settings({message.channel_slug for message in messages})
     ready: list[tuple[Message, MessageDraft]] = []
     recent = facts.recent_marketing_sends(messages, channels, now)
+    unconfirmed = facts.unconfirmed_orders(messages)
     for message in messages:
-        outcome, draft = _prepare(message, channels.get(message.channel_slug), now, recent)
+        outcome, draft = _prepare(
+            message, channels.get(message.channel_slug), now, recent, unconfirmed
+        )
         if outcome is not None:
             report.add(outcome)
         else:
@@ -193,6 +197,7 @@ def process(ids: list[int], now: datetime) -> BatchReport:
         # A follow-up exists exactly when the text before it is recorded as sent.
         record(report.outcomes, now)
         scheduling.schedule_follow_ups(_sent(messages, report.outcomes), channels, now)
+        _release_after_confirmations(messages, report.outcomes, now)
     _after_recording(messages, report.outcomes)
     return report
 
@@ -200,6 +205,28 @@ def process(ids: list[int], now: datetime) -> BatchReport:
 def _sent(messages: Iterable[Message], outcomes: Iterable[Outcome]) -> list[Message]:
     sent_ids = {outcome.message_id for outcome in outcomes if outcome.status == Status.SENT}
     return [message for message in messages if message.id in sent_ids]
+
+
+def _release_after_confirmations(
+    messages: Iterable[Message], outcomes: Iterable[Outcome], now: datetime
+) -> None:
+    """Texts held back for an order's confirmation go out once it is recorded: sent, or
+    settled without sending (skipped, failed)."""
+    settled = {
+        outcome.message_id
+        for outcome in outcomes
+        if outcome.status in (Status.SENT, Status.SKIPPED, Status.FAILED)
+    }
+    order_ids = {
+        message.order_id
+        for message in messages
+        if message.id in settled and message.flow == Flow.ORDER_CONFIRMATION and message.order_id
+    }
+    released = scheduling.release_after_confirmation(order_ids, now)
+    if released:
+        from .handlers import enqueue_after_commit  # handlers imports this module
+
+        enqueue_after_commit(released)
 
 
 def _channel_settings(slugs: Iterable[str]) -> dict[str, ChannelSettings | None]:
@@ -211,13 +238,14 @@ def _prepare(
     channel: ChannelSettings | None,
     now: datetime,
     recent: facts.RecentSends,
+    unconfirmed: set[str],
 ) -> tuple[Outcome | None, MessageDraft | None]:
     decision = flows.decide(
         Flow(message.flow),
         facts.recipient_facts(message.recipient, channel, recent),
         channel,
         now,
-        facts.message_facts(message),
+        facts.message_facts(message, unconfirmed),
     )
     if isinstance(decision, flows.Skip):
         return Outcome(message.id, Status.SKIPPED, reason=decision.reason.value), None
@@ -225,12 +253,16 @@ def _prepare(
         return Outcome(
             message.id,
             Status.SCHEDULED,
-            reason="deferred",
+            reason=decision.reason,
             due_at=decision.until,
             refund_attempt=True,
         ), None
     assert channel is not None
-    draft = compose(message, channel)
+    try:
+        draft = compose(message, channel)
+    except MissingVariables as missing:
+        logger.warning("Message %s is not sent: %s", message.id, missing)
+        return Outcome(message.id, Status.SKIPPED, reason=missing_variable_reason(missing)), None
     message_sending.send(sender=Message, message=message, draft=draft)
     if draft.vetoed_because:
         return Outcome(message.id, Status.SKIPPED, reason=SkipReason.VETOED.value), None
@@ -487,6 +519,7 @@ def recover_stale(now: datetime | None = None) -> int:
     with transaction.atomic():
         settled = record(outcomes, now)
         scheduling.schedule_follow_ups(_sent(stale, outcomes), channels, now)
+        _release_after_confirmations(stale, outcomes, now)
     return settled
 
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .conf import ChannelSettings
-from .constants import TRANSACTIONAL_FLOWS, Consent, Status
-from .flows import MessageFacts, RecipientFacts, Timings, is_marketing
+from .constants import TRANSACTIONAL_FLOWS, Consent, Flow, Status
+from .flows import AFTER_CONFIRMATION, MessageFacts, RecipientFacts, Timings, is_marketing
 from .models import Message, Recipient
 from .scheduling import purchase_time
 from .timezones import zones_for
@@ -84,9 +84,30 @@ def recipient_zones(recipient: Recipient, channel: ChannelSettings | None) -> tu
     return zones
 
 
-def message_facts(message: Message) -> MessageFacts:
+def unconfirmed_orders(messages: Iterable[Message]) -> set[str]:
+    """Orders of the batch whose confirmation has not gone out yet (one query, none when no
+    text of the batch follows a confirmation). A confirmation claimed in this very batch
+    counts as not gone out: it is only `sending`."""
+    order_ids = {
+        message.order_id
+        for message in messages
+        if message.flow in AFTER_CONFIRMATION and message.order_id
+    }
+    if not order_ids:
+        return set()
+    return set(
+        Message.objects.filter(
+            flow=Flow.ORDER_CONFIRMATION,
+            order_id__in=order_ids,
+            status__in=(Status.SCHEDULED, Status.SENDING),
+        ).values_list("order_id", flat=True)
+    )
+
+
+def message_facts(message: Message, unconfirmed: set[str] | None = None) -> MessageFacts:
     return MessageFacts(
         purchase_at=purchase_time(message),
         expires_at=message.expires_at,
         transactional=bool(message.context.get("transactional")),
+        confirmation_pending=message.order_id in (unconfirmed or set()),
     )

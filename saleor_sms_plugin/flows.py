@@ -29,6 +29,13 @@ ANY_HOUR_FLOWS = frozenset(
 )
 # Texts that follow up a purchase; a newer purchase makes them pointless.
 PURCHASE_FOLLOW_UPS = frozenset({Flow.POST_PURCHASE_OFFER, Flow.WIN_BACK})
+# Texts of an order that never reach the phone before its confirmation: they wait for it.
+AFTER_CONFIRMATION = frozenset({Flow.THANK_YOU, Flow.POST_PURCHASE_OFFER})
+# How long such a text waits before it looks again; the dispatcher releases it at once when
+# the confirmation is recorded, so this only matters if that release is lost.
+CONFIRMATION_HOLD = timedelta(minutes=1)
+AWAITING_CONFIRMATION = "awaiting_confirmation"
+DEFERRED = "deferred"
 # Saleor often adds the tracking number just after creating the fulfillment: a shipping text
 # without one waits this long, so that the number rides on it instead of a second text.
 TRACKING_GRACE = timedelta(minutes=30)
@@ -39,6 +46,8 @@ class Timings:
     """A channel's flow timings, frequency cap and sending window."""
 
     offer_delays: tuple[timedelta, ...]
+    # After a purchase through an offer link, no offer of a new series is due this long.
+    offer_pause: timedelta
     thank_you_with_confirmation: bool
     thank_you_delay: timedelta
     win_back_first: timedelta
@@ -59,6 +68,7 @@ class Timings:
         """Timings from parsed configuration values (`conf.parse_values`)."""
         return cls(
             offer_delays=tuple(timedelta(minutes=m) for m in values[conf.OFFER_DELAYS_MINUTES]),
+            offer_pause=timedelta(hours=values[conf.OFFER_PAUSE_AFTER_CONVERSION_HOURS]),
             thank_you_with_confirmation=values[conf.THANK_YOU_WITH_CONFIRMATION],
             thank_you_delay=timedelta(minutes=values[conf.THANK_YOU_DELAY_MINUTES]),
             win_back_first=timedelta(days=values[conf.WIN_BACK_FIRST_DAYS]),
@@ -86,8 +96,14 @@ class PlannedMessage:
 # Planning ---------------------------------------------------------------------------------
 
 
-def plan_order_placed(order: OrderSnapshot, channel: ChannelSettings) -> list[PlannedMessage]:
-    """The texts an order triggers, in the order they are due."""
+def plan_order_placed(
+    order: OrderSnapshot, channel: ChannelSettings, offer_purchases: Sequence[datetime] = ()
+) -> list[PlannedMessage]:
+    """The texts an order triggers, in the order they are due.
+
+    `offer_purchases`: when the customer bought through an offer link lately (this order
+    itself, if it is such a purchase, at its own time); see `plan_offers`.
+    """
     timings = Timings.of(channel)
     placed = order.created_at
     planned: list[PlannedMessage] = []
@@ -112,7 +128,7 @@ def plan_order_placed(order: OrderSnapshot, channel: ChannelSettings) -> list[Pl
             )
         )
     if channel.flow_enabled(Flow.POST_PURCHASE_OFFER):
-        planned.extend(plan_offers(order, timings))
+        planned.extend(plan_offers(order, timings, offer_purchases))
     if channel.flow_enabled(Flow.WIN_BACK):
         planned.append(plan_win_back(order.customer_ref, order.id, placed, 1, timings))
     if channel.flow_enabled(Flow.LOYALTY_INVITE) and order.user_id:
@@ -127,8 +143,14 @@ def plan_order_placed(order: OrderSnapshot, channel: ChannelSettings) -> list[Pl
     return sorted(planned, key=lambda item: item.due_at)
 
 
-def plan_offers(order: OrderSnapshot, timings: Timings) -> list[PlannedMessage]:
-    """At most three offers, all inside the 24 hours after the order."""
+def plan_offers(
+    order: OrderSnapshot, timings: Timings, offer_purchases: Sequence[datetime] = ()
+) -> list[PlannedMessage]:
+    """At most three offers, all inside the 24 hours after the order.
+
+    A purchase through an offer link starts no new series: an offer due within the pause
+    after such a purchase (`offer_purchases`, `Timings.offer_pause`) is left out.
+    """
     expires = order.created_at + OFFER_WINDOW
     return [
         PlannedMessage(
@@ -141,7 +163,13 @@ def plan_offers(order: OrderSnapshot, timings: Timings) -> list[PlannedMessage]:
         )
         for step, delay in enumerate(timings.offer_delays[: conf.MAX_OFFERS], start=1)
         if delay < OFFER_WINDOW
+        and not in_offer_pause(order.created_at + delay, offer_purchases, timings.offer_pause)
     ]
+
+
+def in_offer_pause(due_at: datetime, offer_purchases: Sequence[datetime], pause: timedelta) -> bool:
+    """True when an offer due then falls within the pause after a purchase through an offer."""
+    return any(bought <= due_at < bought + pause for bought in offer_purchases)
 
 
 def plan_win_back(
@@ -292,6 +320,8 @@ class MessageFacts:
     expires_at: datetime | None = None
     # A custom text staff marked as transactional (e.g. a delay notice): no opt-in needed.
     transactional: bool = False
+    # The order's confirmation has not gone out yet (AFTER_CONFIRMATION texts wait for it).
+    confirmation_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -307,6 +337,7 @@ class Skip:
 @dataclass(frozen=True)
 class Defer:
     until: datetime
+    reason: str = DEFERRED
 
 
 Decision = Send | Skip | Defer
@@ -338,6 +369,13 @@ def decide(
         return Skip(SkipReason.WINDOW_PASSED)
     if superseded(flow, message.purchase_at, recipient.last_order_at):
         return Skip(SkipReason.NEW_ORDER)
+    if message.confirmation_pending and flow in AFTER_CONFIRMATION:
+        return _wait(
+            now + CONFIRMATION_HOLD,
+            message.expires_at,
+            SkipReason.WINDOW_PASSED,
+            AWAITING_CONFIRMATION,
+        )
     return _timing(flow, marketing, recipient, Timings.of(channel), now, message.expires_at)
 
 
@@ -360,10 +398,12 @@ def _timing(
     return Send()
 
 
-def _wait(until: datetime, expires_at: datetime | None, reason: SkipReason) -> Decision:
+def _wait(
+    until: datetime, expires_at: datetime | None, reason: SkipReason, waits_for: str = DEFERRED
+) -> Decision:
     if expires_at is not None and until >= expires_at:
         return Skip(reason)
-    return Defer(until)
+    return Defer(until, waits_for)
 
 
 def is_marketing(flow: Flow | str) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,7 +13,7 @@ from kombu.exceptions import OperationalError
 
 from . import consent, flows, links, privacy, scheduling
 from .conf import ChannelSettings, get_channel_settings
-from .constants import Consent, SkipReason, Status
+from .constants import Consent, Flow, SkipReason, Status
 from .dispatch import cancel_pending
 from .events import CustomerSnapshot, FulfillmentSnapshot, OrderSnapshot
 from .models import Message, Recipient
@@ -25,7 +27,8 @@ def on_order_placed(order: OrderSnapshot) -> list[Message]:
     """Schedule the texts a new order triggers; texts due now go out once the order commits.
 
     A new order stops the customer's pending offers and win-back texts of earlier orders; one
-    placed from an offer link's checkout counts as that text's conversion first.
+    placed from an offer link's checkout counts as that text's conversion first, and starts
+    no offers within the channel's pause after such a purchase.
     """
     links.record_conversion(order)
     channel = get_channel_settings(order.channel_slug)
@@ -33,9 +36,17 @@ def on_order_placed(order: OrderSnapshot) -> list[Message]:
         return []
     scheduling.stop_purchase_follow_ups(order.customer_ref, except_order_id=order.id)
     created = _consent_from_order(order, channel)
-    created += schedule_for_order(order, flows.plan_order_placed(order, channel))
+    planned = flows.plan_order_placed(order, channel, _offer_purchases(order, channel))
+    created += schedule_for_order(order, planned)
     enqueue_due(created)
     return created
+
+
+def _offer_purchases(order: OrderSnapshot, channel: ChannelSettings) -> list[datetime]:
+    pause = flows.Timings.of(channel).offer_pause
+    if not pause or not channel.flow_enabled(Flow.POST_PURCHASE_OFFER):
+        return []
+    return links.offer_purchases(order, since=order.created_at - pause)
 
 
 def _consent_from_order(order: OrderSnapshot, channel: ChannelSettings) -> list[Message]:
@@ -184,9 +195,18 @@ def enqueue_due(messages: list[Message]) -> None:
     If the broker loses the task, the periodic dispatcher still finds the row.
     """
     now = timezone.now()
-    for message in messages:
-        if message.status == Status.SCHEDULED and message.due_at <= now:
-            transaction.on_commit(functools.partial(_enqueue_send, message.id))
+    enqueue_after_commit(
+        message.id
+        for message in messages
+        if message.status == Status.SCHEDULED and message.due_at <= now
+    )
+
+
+def enqueue_after_commit(message_ids: Iterable[int]) -> None:
+    """Send these messages from a worker after the current transaction commits (at once
+    outside one). If the broker loses the task, the periodic dispatcher still finds the row."""
+    for message_id in message_ids:
+        transaction.on_commit(functools.partial(_enqueue_send, message_id))
 
 
 def _enqueue_send(message_id: int) -> None:

@@ -202,13 +202,14 @@ def forward_pending(now: datetime | None = None, limit: int = 100) -> int:
 
 
 def reply_text(channel: ChannelSettings, keyword: Keyword, recipient: Recipient | None) -> str:
-    """The answer to a keyword, in the recipient's language ('' when none is due)."""
+    """The answer to a keyword, in the recipient's language ('' when none is due, or when
+    a value its wording needs, the shop's name, is empty)."""
     if keyword == Keyword.NONE:
         return ""
     setting = conf.REPLY_TO_STOP if keyword == Keyword.STOP else conf.REPLY_TO_KEYWORDS
     if not channel.values.get(setting):
         return ""
-    from .texts import choose_language, render_text
+    from .texts import MissingVariables, choose_language, render_text
 
     language = choose_language(
         None,
@@ -217,4 +218,8 @@ def reply_text(channel: ChannelSettings, keyword: Keyword, recipient: Recipient 
     )
     key = REPLY_KEYS[keyword]
     variables = {"shop_name": channel.shop_name}
-    return render_text(key, language, variables, override=channel.text_override(key))
+    try:
+        return render_text(key, language, variables, override=channel.text_override(key))
+    except MissingVariables as missing:
+        logger.warning("No answer to %s in channel %s: %s", keyword, channel.channel_slug, missing)
+        return ""

@@ -539,6 +539,20 @@ def _link_of_order(order: OrderSnapshot) -> OfferLink | None:
     return None
 
 
+def offer_purchases(order: OrderSnapshot, since: datetime) -> list[datetime]:
+    """When the order's customer bought through an offer link of its channel since `since`:
+    the order itself, at its own time, if it was placed through one; and their other orders
+    placed through one, at their conversion."""
+    mine = Q(order_id=order.id)
+    if order.customer_ref:
+        mine |= Q(message__customer_ref=order.customer_ref, converted_at__gte=since)
+    rows = Conversion.objects.filter(mine, message__channel_slug=order.channel_slug)
+    return [
+        order.created_at if order_id == order.id else converted_at
+        for order_id, converted_at in rows.values_list("order_id", "converted_at")
+    ]
+
+
 def stop_flow_after_conversion(message: Message) -> int:
     """Cancel the recipient's scheduled texts of the converted message's flow (one UPDATE)."""
     if message.recipient_id is not None:

@@ -38,6 +38,8 @@ OFFER_FLOWS: dict[str, int | None] = {
     Flow.WIN_BACK.value: None,
     Flow.LOYALTY_INVITE.value: 0,
 }
+#: The values a text gets only from an offer; its link, without one, leads to the store.
+OFFER_VALUES = frozenset({"voucher_code", "discount", "expiry"})
 MAX_CHOICES = 6
 MAX_PRODUCTS = 10
 MAX_LIFETIME_DAYS = 365

@@ -86,7 +86,7 @@ class SmsPlugin(BasePlugin):
         """
         values = conf.values_from_configuration(plugin_configuration.configuration or [])
         try:
-            parsed = conf.parse_values(values)
+            parsed = conf.validate_values(values)
         except conf.ConfigurationError as error:
             raise ValidationError(
                 {

@@ -27,7 +27,7 @@ from .conf import ChannelSettings, get_channel_settings
 from .constants import Flow, Status
 from .models import Message, Recipient
 from .phones import normalize_phone
-from .texts import TemplateProblem, render_text, validate_template
+from .texts import MissingVariables, TemplateProblem, render_text, validate_template
 
 CONTEXT_KEY = "custom_flow"
 TRIGGER_KEY = "trigger_key"
@@ -145,9 +145,9 @@ def trigger(
     """Start custom flow `name` for one number; `key` makes a repeated trigger a no-op.
 
     `at` is when the flow starts (default: now); its texts are due at `at` plus each delay.
-    Raises CustomFlowError for an unknown flow and `phones.PhoneNumberRejected` for a
-    number that cannot receive texts. In a channel where the plugin is not active nothing is
-    scheduled.
+    Raises CustomFlowError for an unknown flow or a variable its text needs left empty, and
+    `phones.PhoneNumberRejected` for a number that cannot receive texts. In a channel where
+    the plugin is not active nothing is scheduled.
     """
     flow = get_flow(name)
     channel = get_channel_settings(channel_slug)
@@ -202,7 +202,11 @@ def _render(
 ) -> tuple[str, str]:
     language, template = flow.template(recipient.language or channel.default_language or "en")
     values = {"shop_name": channel.shop_name, "first_name": "", **variables}
-    body = render_text(CONTEXT_KEY, language, values, override=template)
+    try:
+        body = render_text(CONTEXT_KEY, language, values, override=template)
+    except MissingVariables as missing:
+        needed = ", ".join("{{ " + name + " }}" for name in missing.names)
+        raise CustomFlowError(f"{flow.name!r} ({language}): no value for {needed}") from None
     if not flow.transactional:
         opt_out = render_text(
             "opt_out_line", language, values, override=channel.text_override("opt_out_line")

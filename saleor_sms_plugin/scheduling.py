@@ -283,6 +283,23 @@ def stop_offers_after_conversion(sender: object, message_id: int, **kwargs: obje
         stop_offers(order_id, SkipReason.CONVERTED)
 
 
+def release_after_confirmation(order_ids: Iterable[str], now: datetime) -> list[int]:
+    """Make the texts held back for these orders' confirmations due now; returns their ids."""
+    order_ids = list(order_ids)
+    if not order_ids:
+        return []
+    held = Message.objects.filter(
+        status=Status.SCHEDULED,
+        order_id__in=order_ids,
+        flow__in=[flow.value for flow in flows.AFTER_CONFIRMATION],
+        reason=flows.AWAITING_CONFIRMATION,
+    )
+    ids = list(held.values_list("pk", flat=True))
+    if ids:
+        held.filter(pk__in=ids).update(due_at=now, reason="", updated_at=now)
+    return ids
+
+
 # Shipping -----------------------------------------------------------------------------------
 
 

@@ -8,6 +8,8 @@ received a text belong to no flow and are left out. `summarize` adds rows up to 
 
 `sent` counts texts the provider accepted; `delivered`, `clicked` and `converted` are subsets of
 them. The estimated cost is the segments of sent texts times the channel's price per segment.
+`reasons` counts the texts that did not go out (skipped, cancelled, failed, undelivered) by their
+status and reason (`skipped`, `missing_variable:discount`), from the same grouped query.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -28,6 +30,7 @@ from .constants import Consent, Status
 from .models import Message, Recipient
 
 DEFAULT_DAYS = 30
+NOT_SENT = (Status.SKIPPED, Status.CANCELLED, Status.FAILED, Status.UNDELIVERED)
 # Providers bill in the account's currency; the price per segment is configured in it.
 COST_CURRENCY = "USD"
 
@@ -58,6 +61,8 @@ class Figures:
     # Revenue of the orders the texts led to, per currency.
     revenue: dict[str, Decimal] = field(default_factory=dict)
     estimated_cost: Decimal = Decimal(0)
+    # Texts that did not go out, per (status, reason).
+    reasons: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def add(self, other: Figures) -> None:
         for name in COUNTS:
@@ -65,6 +70,8 @@ class Figures:
         for currency, amount in other.revenue.items():
             self.revenue[currency] = self.revenue.get(currency, Decimal(0)) + amount
         self.estimated_cost += other.estimated_cost
+        for key, count in other.reasons.items():
+            self.reasons[key] = self.reasons.get(key, 0) + count
 
     @property
     def delivery_rate(self) -> float | None:
@@ -182,8 +189,15 @@ def _message_figures(
     if flows:
         queryset = queryset.filter(flow__in=list(flows))
     return (
-        queryset.annotate(day=TruncDate("moment", tzinfo=period.tz))
-        .values("channel_slug", "flow", "day", "revenue_currency")
+        queryset.annotate(
+            day=TruncDate("moment", tzinfo=period.tz),
+            # Texts that went out are not told apart by the reason they once waited for.
+            not_sent_status=_when_not_sent(F("status")),
+            not_sent_reason=_when_not_sent(F("reason")),
+        )
+        .values(
+            "channel_slug", "flow", "day", "revenue_currency", "not_sent_status", "not_sent_reason"
+        )
         .annotate(
             scheduled=Count("pk", filter=Q(status__in=[Status.SCHEDULED, Status.SENDING])),
             sent=Count("pk", filter=sent),
@@ -200,11 +214,18 @@ def _message_figures(
     )
 
 
+def _when_not_sent(value: F) -> Case:
+    return Case(When(status__in=NOT_SENT, then=value), default=Value(""))
+
+
 def _figures_of(item: dict[str, Any], price: Decimal) -> Figures:
     figures = Figures(**{name: item[name] for name in COUNTS if name in item})
     if item["revenue"] is not None and item["revenue_currency"]:
         figures.revenue[item["revenue_currency"]] = item["revenue"]
     figures.estimated_cost = price * figures.segments
+    if item["not_sent_status"]:
+        key = (item["not_sent_status"], item["not_sent_reason"])
+        figures.reasons[key] = figures.skipped + figures.cancelled + figures.failed
     return figures
 
 

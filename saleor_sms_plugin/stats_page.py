@@ -98,6 +98,7 @@ def _context(request: HttpRequest, channel: ChannelSettings, viewer: auth.Viewer
     channels = sorted({row.channel for row in everything if row.channel})
     rows = [row for row in everything if not chosen or row.channel == chosen]
     total = stats.totals(rows)
+    per_flow = stats.summarize(rows, [Dimension.CHANNEL, Dimension.FLOW])
     return {
         "viewer": auth.describe(viewer),
         "route_channel": channel.channel_slug,
@@ -111,9 +112,10 @@ def _context(request: HttpRequest, channel: ChannelSettings, viewer: auth.Viewer
         "cost": f"{total.estimated_cost.quantize(Decimal('0.01'))} {stats.COST_CURRENCY}",
         "funnels": [
             funnel(row)
-            for row in stats.summarize(rows, [Dimension.CHANNEL, Dimension.FLOW])
+            for row in per_flow
             if any(getattr(row.figures, name) for name in stats.COUNTS)
         ],
+        "not_sent": not_sent(per_flow),
         "daily": daily_chart(stats.daily(rows, period)),
     }
 
@@ -133,6 +135,27 @@ def _money(revenue: dict[str, Decimal]) -> str:
 
 def _percent(part: int, whole: int) -> str:
     return f"{part / whole:.0%}" if whole else "-"
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """Texts of one channel and flow that did not go out, with one status and reason."""
+
+    channel: str
+    flow: str
+    status: str
+    reason: str
+    count: int
+
+
+def not_sent(rows: list[Row]) -> list[NotSent]:
+    """Why texts did not go out, per channel and flow, the most frequent reason first."""
+    found = [
+        NotSent(row.channel or "", (row.flow or "").replace("_", " "), status, reason, count)
+        for row in rows
+        for (status, reason), count in row.figures.reasons.items()
+    ]
+    return sorted(found, key=lambda item: (item.channel, item.flow, -item.count, item.reason))
 
 
 # Charts ------------------------------------------------------------------------------------

@@ -466,18 +466,37 @@ def checkout_store(settings: Any) -> Iterator[Any]:
     store.clear()
 
 
-def offer_channel_values(**overrides: Any) -> dict[str, Any]:
-    """Configuration with post-purchase offers on, and links leading to the storefront."""
+WIN_BACK_OFFERS: list[dict[str, Any]] = [
+    {
+        "id": "comeback",
+        "flow": "win_back",
+        "kind": "voucher",
+        "discount_type": "percentage",
+        "discount_value": 10,
+        "voucher_code": "COMEBACK10",
+    }
+]
+
+
+def offer_links(offers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The configuration values that give texts these offers, with links to the storefront."""
     import json
 
+    return {
+        conf.PUBLIC_BASE_URL: "https://api.example.com",
+        conf.CHECKOUT_URL_TEMPLATE: CHECKOUT_URL_TEMPLATE,
+        conf.STORE_URL: STOREFRONT + "/{channel}/{language}/",
+        conf.OFFERS: json.dumps(offers),
+    }
+
+
+def offer_channel_values(**overrides: Any) -> dict[str, Any]:
+    """Configuration with post-purchase offers on, and links leading to the storefront."""
     values: dict[str, Any] = {
         conf.flow_switch(Flow.ORDER_CONFIRMATION): False,
         conf.flow_switch(Flow.OPT_IN_CONFIRMATION): False,
         conf.flow_switch(Flow.POST_PURCHASE_OFFER): True,
-        conf.PUBLIC_BASE_URL: "https://api.example.com",
-        conf.CHECKOUT_URL_TEMPLATE: CHECKOUT_URL_TEMPLATE,
-        conf.STORE_URL: STOREFRONT + "/{channel}/{language}/",
-        conf.OFFERS: json.dumps(OFFERS),
+        **offer_links(OFFERS),
     }
     values.update(overrides)
     return values

@@ -44,6 +44,11 @@ class SmsMessageFilterInput(graphene.InputObjectType):
     channel = graphene.String()
     flows = graphene.List(graphene.NonNull(SmsFlow))
     statuses = graphene.List(graphene.NonNull(SmsMessageStatus))
+    reasons = graphene.List(
+        graphene.NonNull(graphene.String),
+        description="Reasons, whole (`missing_variable:discount`) or their kind before the "
+        "colon (`missing_variable`).",
+    )
     order = graphene.String(description="An order's ID (Saleor's global ID or UUID) or number.")
     phone = graphene.String(description="The recipient's number, in any format.")
     created_at = graphene.Field(SmsDateTimeRangeInput)
@@ -64,6 +69,8 @@ def filter_messages(queryset: QuerySet[Message], filters: dict[str, Any], countr
         queryset = queryset.filter(flow__in=filters["flows"])
     if filters.get("statuses"):
         queryset = queryset.filter(status__in=filters["statuses"])
+    if filters.get("reasons"):
+        queryset = queryset.filter(_any_reason(filters["reasons"]))
     if filters.get("order"):
         order = _order_id(filters["order"])
         queryset = queryset.filter(Q(order_id=order) | Q(order_number=order))
@@ -77,6 +84,13 @@ def filter_messages(queryset: QuerySet[Message], filters: dict[str, Any], countr
         if period.get("lte"):
             queryset = queryset.filter(**{f"{name}__lte": period["lte"]})
     return queryset
+
+
+def _any_reason(reasons: list[str]) -> Q:
+    matches = Q(reason__in=reasons)
+    for kind in reasons:
+        matches |= Q(reason__startswith=f"{kind}:")
+    return matches
 
 
 def _order_id(value: str) -> str:

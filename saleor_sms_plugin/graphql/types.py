@@ -99,7 +99,9 @@ class SmsMessage(graphene.ObjectType):
     )
     status = graphene.Field(SmsMessageStatus, required=True)
     reason = graphene.String(
-        required=True, description="Why it was skipped, cancelled, retried or failed."
+        required=True,
+        description="Why it was skipped, cancelled, retried or failed, e.g. `missing_variable:"
+        "discount`: its wording needs a value that was empty (an offer text without an offer).",
     )
     phone = graphene.String(description="The recipient's number; null once erased.")
     recipient = graphene.Field(lambda: SmsRecipient)
@@ -339,6 +341,14 @@ def flow_timing(flow: Flow, timings: Timings) -> tuple[FlowStart, list[timedelta
     return start.TRIGGERED, [IMMEDIATELY]
 
 
+class SmsNotSentCount(graphene.ObjectType):
+    """Texts of a group that did not go out, with one status and reason."""
+
+    status = graphene.Field(SmsMessageStatus, required=True)
+    reason = graphene.String(required=True, description="e.g. `missing_variable:discount`.")
+    count = graphene.Int(required=True)
+
+
 class SmsStatsRow(graphene.ObjectType):
     """Figures of one group of texts; a dimension not grouped by is null."""
 
@@ -355,6 +365,11 @@ class SmsStatsRow(graphene.ObjectType):
     converted = graphene.Int(required=True)
     opt_outs = graphene.Int(required=True, description="Opt-outs after one of these texts.")
     segments = graphene.Int(required=True)
+    not_sent = graphene.List(
+        graphene.NonNull(SmsNotSentCount),
+        required=True,
+        description="Skipped, cancelled, failed and undelivered texts by status and reason.",
+    )
     revenue = graphene.List(graphene.NonNull(SmsMoney), required=True)
     estimated_cost = graphene.Field(SmsMoney, required=True)
     delivery_rate = graphene.Float()
@@ -369,6 +384,10 @@ def stats_row(row: stats.Row) -> SmsStatsRow:
         flow=row.flow,
         date=row.day,
         **{name: getattr(figures, name) for name in stats.COUNTS},
+        not_sent=[
+            SmsNotSentCount(status=Status(status), reason=reason, count=count)
+            for (status, reason), count in sorted(figures.reasons.items())
+        ],
         revenue=[money(amount, currency) for currency, amount in sorted(figures.revenue.items())],
         estimated_cost=money(figures.estimated_cost, stats.COST_CURRENCY),
         delivery_rate=figures.delivery_rate,

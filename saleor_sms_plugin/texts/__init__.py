@@ -7,10 +7,20 @@ from .catalogue import (
     carries_opt_out_line,
     default_text,
     segment_budget,
+    variant_key,
 )
 from .formatting import format_date, format_discount, format_money
 from .languages import GSM7_LANGUAGES, SHIPPED_LANGUAGES, choose_language
-from .rendering import TemplateProblem, render_text, sample_variables, validate_template
+from .rendering import (
+    MissingVariables,
+    TemplateProblem,
+    missing_variables,
+    render_source,
+    render_text,
+    required_variables,
+    sample_variables,
+    validate_template,
+)
 from .segments import SegmentInfo, count_segments, transliterate
 
 __all__ = [
@@ -18,6 +28,7 @@ __all__ = [
     "SHIPPED_LANGUAGES",
     "TEXT_KEYS",
     "VARIABLES",
+    "MissingVariables",
     "SegmentInfo",
     "TemplateProblem",
     "allowed_variables",
@@ -28,9 +39,13 @@ __all__ = [
     "format_date",
     "format_discount",
     "format_money",
+    "missing_variables",
+    "render_source",
     "render_text",
+    "required_variables",
     "sample_variables",
     "segment_budget",
     "transliterate",
     "validate_template",
+    "variant_key",
 ]

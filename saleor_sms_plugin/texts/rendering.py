@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,6 +27,16 @@ class TemplateProblem(ValueError):
     """A template an admin wrote cannot be used; the message says why."""
 
 
+class MissingVariables(ValueError):
+    """A text whose wording needs values that are empty; `names` lists them in text order."""
+
+    def __init__(self, key: str, names: Sequence[str]) -> None:
+        self.key = key
+        self.names = tuple(names)
+        listed = ", ".join("{{ " + name + " }}" for name in self.names)
+        super().__init__(f"the text {key!r} has no value for {listed}")
+
+
 @functools.lru_cache(maxsize=2048)
 def compile_template(source: str) -> Template:
     return ENGINE.from_string(source)
@@ -35,9 +45,51 @@ def compile_template(source: str) -> Template:
 def render_text(
     key: str, language: str, variables: Mapping[str, Any], override: str | None = None
 ) -> str:
-    """The text for `key` in `language` (or the channel's override) with its variables filled."""
+    """The text for `key` in `language` (or the channel's override) with its variables filled.
+
+    Raises MissingVariables when a variable its wording needs (`required_variables`) is
+    missing or empty: such a text would read "with  off, code :", and is never sent.
+    """
     source = override or default_text(key, language)
+    missing = missing_variables(source, variables)
+    if missing:
+        raise MissingVariables(key, missing)
+    return render_source(source, variables)
+
+
+def render_source(source: str, variables: Mapping[str, Any]) -> str:
+    """A template rendered as Django renders it, an empty variable rendering as nothing."""
     return _renderer(source)(variables).strip()
+
+
+# A variable with one of these filters brings its own value when it is empty.
+FALLBACK_FILTERS = frozenset({"default", "default_if_none"})
+
+
+@functools.lru_cache(maxsize=2048)
+def required_variables(source: str) -> tuple[str, ...]:
+    """The variables a template's wording needs, in text order: those it shows outside any
+    `{% if %}`. Inside one, the words around a variable go with it when it is empty."""
+    names: list[str] = []
+    for node in compile_template(source).nodelist:
+        if isinstance(node, VariableNode) and not _has_fallback(node.filter_expression):
+            names.extend(name for name in _names(node.filter_expression) if name not in names)
+    return tuple(names)
+
+
+def missing_variables(source: str, variables: Mapping[str, Any]) -> tuple[str, ...]:
+    """The variables `source` needs that are missing, None or blank in `variables`."""
+    return tuple(name for name in required_variables(source) if _is_blank(variables.get(name)))
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or not str(value).strip()
+
+
+def _has_fallback(expression: FilterExpression) -> bool:
+    return any(
+        getattr(function, "__name__", "") in FALLBACK_FILTERS for function, _ in expression.filters
+    )
 
 
 Renderer = Callable[[Mapping[str, Any]], str]

@@ -160,3 +160,63 @@ def test_a_purchase_through_a_win_back_text_stops_that_customers_win_back(
 
     following.refresh_from_db()
     assert (following.status, following.reason) == (Status.CANCELLED, SkipReason.CONVERTED)
+
+
+# No new offer series right after a purchase through an offer ----------------------------------
+
+
+def offers_of(order):
+    return list(
+        Message.objects.filter(order_id=order.id, flow=Flow.POST_PURCHASE_OFFER).order_by("step")
+    )
+
+
+def test_an_order_placed_through_an_offer_starts_no_new_offers(clicked_offer, order_factory):
+    _, checkout = clicked_offer
+    order = order_from(checkout, order_factory)
+
+    handlers.on_order_placed(order)
+    handlers.on_order_placed(order)  # the hook, repeated
+
+    assert offers_of(order) == []
+
+
+def test_the_customers_next_order_within_the_pause_starts_no_offers_later_ones_do(
+    clicked_offer, order_factory
+):
+    _, checkout = clicked_offer
+    handlers.on_order_placed(order_from(checkout, order_factory))
+    bought_through_offer = Conversion.objects.get().converted_at
+
+    soon = order_factory(country="PL", created_at=bought_through_offer + timedelta(hours=2))
+    next_day = order_factory(country="PL", created_at=bought_through_offer + timedelta(hours=25))
+    handlers.on_order_placed(soon)
+    handlers.on_order_placed(next_day)
+
+    assert offers_of(soon) == []
+    assert [message.step for message in offers_of(next_day)] == [1, 2, 3]
+
+
+def test_a_shorter_pause_leaves_out_only_the_offers_due_within_it(
+    offers_channel, clicked_offer, order_factory
+):
+    offers_channel(**{conf.OFFER_PAUSE_AFTER_CONVERSION_HOURS: "2"})
+    _, checkout = clicked_offer
+    order = order_from(checkout, order_factory)
+
+    handlers.on_order_placed(order)
+
+    # Offers at 15 minutes, 3 hours and 20 hours: the first falls within the two hours.
+    assert [message.step for message in offers_of(order)] == [2, 3]
+
+
+def test_no_pause_lets_an_order_through_an_offer_start_its_offers(
+    offers_channel, clicked_offer, order_factory
+):
+    offers_channel(**{conf.OFFER_PAUSE_AFTER_CONVERSION_HOURS: "0"})
+    _, checkout = clicked_offer
+    order = order_from(checkout, order_factory)
+
+    handlers.on_order_placed(order)
+
+    assert [message.step for message in offers_of(order)] == [1, 2, 3]

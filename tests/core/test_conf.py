@@ -95,3 +95,115 @@ def test_a_stored_configuration_with_a_wrong_value_is_refused_each_time():
         with pytest.raises(conf.ConfigurationError) as raised:
             conf.stored_values(stored)
         assert list(raised.value.errors) == [conf.SENDER]
+
+
+# Offer texts need their offers -----------------------------------------------------------------
+
+OFFERS_ON = {conf.flow_switch(Flow.POST_PURCHASE_OFFER): True}
+LINKS = {
+    conf.PUBLIC_BASE_URL: "https://api.example.com",
+    conf.CHECKOUT_URL_TEMPLATE: "https://shop.example.com/checkout?checkout={checkout_id}",
+}
+
+
+def offer(step=None, flow="post_purchase_offer", **values):
+    return {
+        "id": f"{flow}-{step}",
+        "flow": flow,
+        **({"step": step} if step else {}),
+        "kind": "voucher",
+        "discount_type": "percentage",
+        "discount_value": 15,
+        "voucher_code": "THANKS15",
+        **values,
+    }
+
+
+def refusal(values):
+    with pytest.raises(conf.ConfigurationError) as refused:
+        conf.validate_values(values)
+    return refused.value.errors
+
+
+def label(name):
+    return conf.fields_by_name()[name].label
+
+
+def test_the_default_configuration_saves_with_offers_off_and_empty():
+    values = conf.validate_values({})
+
+    assert values[conf.flow_switch(Flow.POST_PURCHASE_OFFER)] is False
+    assert values[conf.OFFERS] == ()
+
+
+def test_offers_switched_on_without_offers_are_refused_on_save_naming_the_fields():
+    errors = refusal(OFFERS_ON)
+
+    assert list(errors) == [conf.flow_switch(Flow.POST_PURCHASE_OFFER)]
+    message = errors[conf.flow_switch(Flow.POST_PURCHASE_OFFER)]
+    assert message.startswith("is on, but texts 1, 2, 3 would go out without {{ discount }}")
+    assert f'"{label(conf.OFFERS)}"' in message
+    assert f'"{label(conf.PUBLIC_BASE_URL)}"' in message
+
+
+def test_offers_for_two_texts_of_three_are_refused_naming_the_third():
+    values = {**OFFERS_ON, **LINKS, conf.OFFERS: json.dumps([offer(1), offer(2)])}
+
+    message = refusal(values)[conf.flow_switch(Flow.POST_PURCHASE_OFFER)]
+
+    assert message.startswith(
+        "is on, but text 3 would go out without {{ discount }}, {{ voucher_code }}, {{ expiry }}"
+    )
+    assert '"step": 3' in message
+    two_times = conf.validate_values({**values, conf.OFFER_DELAYS_MINUTES: "15, 180"})
+    assert two_times[conf.OFFER_DELAYS_MINUTES] == (15, 180)
+
+
+def test_one_offer_without_a_step_serves_every_offer_text():
+    values = {**OFFERS_ON, **LINKS, conf.OFFERS: json.dumps([offer()])}
+
+    assert conf.validate_values(values)[conf.OFFERS][0].step is None
+
+
+def test_a_reworded_text_that_needs_no_offer_goes_without_one():
+    override = conf.text_override("post_purchase_offer_3")
+    values = {
+        **OFFERS_ON,
+        **LINKS,
+        conf.OFFERS: json.dumps([offer(1), offer(2)]),
+        override: "{{ shop_name }}: last hours to shop again: {{ offer_link }}",
+    }
+
+    assert conf.validate_values(values)[override]
+
+
+def test_win_back_without_offers_is_refused_a_loyalty_invite_is_not():
+    win_back = conf.flow_switch(Flow.WIN_BACK)
+    loyalty = conf.flow_switch(Flow.LOYALTY_INVITE)
+
+    errors = refusal({win_back: True, loyalty: True, conf.WIN_BACK_MAX_TEXTS: "2"})
+
+    assert list(errors) == [win_back]
+    assert errors[win_back].startswith("is on, but texts 1, 2 would go out without")
+    assert conf.validate_values({loyalty: True})[loyalty] is True
+
+
+def test_a_stored_configuration_saved_before_the_rule_still_loads():
+    stored = json.dumps([{"name": name, "value": value} for name, value in OFFERS_ON.items()])
+
+    values = conf.stored_values(stored)
+
+    assert values[conf.flow_switch(Flow.POST_PURCHASE_OFFER)] is True
+
+
+def test_the_pause_after_a_purchase_through_an_offer_is_24_hours_unless_set():
+    field = conf.fields_by_name()[conf.OFFER_PAUSE_AFTER_CONVERSION_HOURS]
+
+    assert conf.parse_values({})[conf.OFFER_PAUSE_AFTER_CONVERSION_HOURS] == 24
+    assert conf.parse_values({field.name: "0"})[field.name] == 0
+    assert field.label
+    assert "offer link" in field.help_text
+    for wrong in ("-1", "1.5", "721", "a day"):
+        with pytest.raises(conf.ConfigurationError) as refused:
+            conf.parse_values({field.name: wrong})
+        assert refused.value.errors == {field.name: "must be a whole number from 0 to 720"}

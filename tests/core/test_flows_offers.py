@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from saleor_sms_plugin import conf, dispatch, handlers, signals
+from saleor_sms_plugin import conf, dispatch, flows, handlers, signals
 from saleor_sms_plugin.backends import locmem
 from saleor_sms_plugin.constants import Flow, SkipReason, Status
 from saleor_sms_plugin.models import Message
@@ -18,14 +18,9 @@ CONSENT = {"sms_marketing_consent": "true"}
 
 
 @pytest.fixture
-def offers_on(configure_channel):
-    return configure_channel(
-        **{
-            conf.flow_switch(Flow.ORDER_CONFIRMATION): False,
-            conf.flow_switch(Flow.OPT_IN_CONFIRMATION): False,
-            conf.flow_switch(Flow.POST_PURCHASE_OFFER): True,
-        }
-    )
+def offers_on(offers_channel):
+    """Post-purchase offers on, an offer for each of the three texts, no confirmation."""
+    return offers_channel()
 
 
 def place(order_factory, **kwargs):
@@ -176,3 +171,19 @@ def test_the_same_order_hook_twice_schedules_the_offers_once(offers_on, order_fa
     handlers.on_order_placed(order)
 
     assert len(offers(order)) == 3
+
+
+def test_offers_due_within_the_pause_after_a_purchase_through_an_offer_are_left_out(
+    order_factory,
+):
+    order = order_factory(created_at=PLACED)
+    values = conf.parse_values({conf.OFFER_PAUSE_AFTER_CONVERSION_HOURS: "4"})
+    timings = flows.Timings.from_values(values)
+
+    through_an_offer = flows.plan_offers(order, timings, [PLACED])
+    after_one_earlier = flows.plan_offers(order, timings, [PLACED - timedelta(hours=3)])
+    long_after_one = flows.plan_offers(order, timings, [PLACED - timedelta(hours=30)])
+
+    assert [offer.step for offer in through_an_offer] == [3]
+    assert [offer.step for offer in after_one_earlier] == [2, 3]
+    assert [offer.step for offer in long_after_one] == [1, 2, 3]

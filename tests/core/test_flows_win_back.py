@@ -10,6 +10,8 @@ from saleor_sms_plugin.constants import Consent, Flow, SkipReason, Status
 from saleor_sms_plugin.models import Message, Recipient
 from saleor_sms_plugin.past_customers import PastCustomer, start_win_back
 
+from ..conftest import WIN_BACK_OFFERS, offer_links
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PLACED = datetime(2030, 1, 15, 11, 0, tzinfo=UTC)  # noon in Warsaw
@@ -25,6 +27,7 @@ def win_back_on(configure_channel):
                 conf.flow_switch(Flow.ORDER_CONFIRMATION): False,
                 conf.flow_switch(Flow.OPT_IN_CONFIRMATION): False,
                 conf.flow_switch(Flow.WIN_BACK): True,
+                **offer_links(WIN_BACK_OFFERS),
                 **values,
             }
         )

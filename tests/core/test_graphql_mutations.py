@@ -380,7 +380,7 @@ def test_failed_texts_are_sent_again(channel, message_factory, graphql):
         error_code=20429,
         attempts=6,
         sent=False,
-        context={"order": {"number": "1042"}},
+        context={"order": {"number": "1042", "total": "59.90", "currency": "USD"}},
     )
 
     answer = graphql(RETRY, {"channel": "default-channel"})

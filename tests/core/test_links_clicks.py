@@ -363,7 +363,13 @@ def test_clicks_at_the_same_moment_make_one_checkout(offer_texts, checkout_store
 def test_a_text_without_an_offer_links_to_the_store_and_counts_the_click(
     client, offers_channel, order_factory, checkout_store
 ):
-    offers_channel(**{conf.flow_switch(Flow.WIN_BACK): True})
+    # A text that needs no offer: the shipped win-back texts name a discount and a code.
+    offers_channel(
+        **{
+            conf.flow_switch(Flow.WIN_BACK): True,
+            conf.text_override("win_back_1"): "{{ shop_name }}: new in store: {{ offer_link }}",
+        }
+    )
     order = order_factory(
         country="PL",
         language_code="pl",

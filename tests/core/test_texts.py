@@ -16,14 +16,17 @@ from saleor_sms_plugin.texts import (
     GSM7_LANGUAGES,
     SHIPPED_LANGUAGES,
     TEXT_KEYS,
+    MissingVariables,
     carries_opt_out_line,
     choose_language,
     count_segments,
     format_date,
     format_discount,
     format_money,
+    render_source,
     render_text,
     rendering,
+    required_variables,
     sample_variables,
     segment_budget,
     segments,
@@ -358,7 +361,7 @@ def test_every_shipped_text_renders_as_django_renders_it(language):
         source = texts_of(language)[key]
         no_name = {**variables, "first_name": ""}
         for values in (variables, no_name, odd_values, {}):
-            assert render_text(key, language, values) == _rendered_by_django(source, values), key
+            assert render_source(source, values) == _rendered_by_django(source, values), key
 
 
 @pytest.mark.parametrize(
@@ -379,7 +382,77 @@ def test_every_shipped_text_renders_as_django_renders_it(language):
 def test_overrides_with_filters_and_conditions_render_as_django_renders_them(override, first_name):
     values = {"shop_name": "Acme", "first_name": first_name}
 
-    rendered = render_text("order_confirmation", "en", values, override=override)
+    rendered = render_source(override, values)
 
     assert rendered == _rendered_by_django(override, values)
     assert "Acme" in rendered or override == "Plain words only"
+
+
+# Values a text's wording needs ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
+def test_every_shipped_text_refuses_to_render_without_a_value_its_wording_needs(language):
+    values = sample_variables(language)
+    for key in TEXT_KEYS:
+        needed = required_variables(texts_of(language)[key])
+        for name in needed:
+            for gap in ({k: v for k, v in values.items() if k != name}, {**values, name: " "}):
+                with pytest.raises(MissingVariables) as refused:
+                    render_text(key, language, gap)
+                assert refused.value.names == (name,), (language, key)
+
+        body = render_text(key, language, values)
+
+        assert all(values[name] in body for name in needed), (language, key, body)
+
+
+@pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
+def test_offer_texts_need_the_offers_values_and_the_shop_name_in_every_language(language):
+    for step in (1, 2, 3):
+        needed = set(required_variables(texts_of(language)[f"post_purchase_offer_{step}"]))
+        assert {"shop_name", "discount", "offer_link"} <= needed, (language, step)
+    last_hours = set(required_variables(texts_of(language)["post_purchase_offer_3"]))
+    assert {"voucher_code", "expiry"} <= last_hours, language
+    # Words that go with a value sit inside {% if %}: the text reads well without it.
+    assert "first_name" not in required_variables(texts_of(language)["win_back_1"])
+    assert "offer_link" not in required_variables(texts_of(language)["loyalty_invite"])
+    assert "tracking_number" not in required_variables(texts_of(language)["shipping_confirmation"])
+
+
+@pytest.mark.parametrize(
+    ("override", "needed"),
+    [
+        (
+            "{{ shop_name }}: {{ discount }} off, code {{ voucher_code }}",
+            ("shop_name", "discount", "voucher_code"),
+        ),
+        (
+            "{{ shop_name }}{% if discount %}: {{ discount }} off{% endif %} {{ offer_link }}",
+            ("shop_name", "offer_link"),
+        ),
+        ("{{ shop_name|upper }} {{ first_name|default:'friend' }}", ("shop_name",)),
+        ("{% if first_name %}{{ first_name }}{% else %}{{ shop_name }}{% endif %}", ()),
+        ("Plain words only", ()),
+    ],
+)
+def test_an_override_needs_what_it_shows_outside_if(override, needed):
+    assert required_variables(override) == needed
+
+
+def test_an_override_without_a_value_it_needs_is_refused():
+    override = "{{ shop_name }}: {{ discount }} off today"
+
+    with pytest.raises(MissingVariables) as refused:
+        render_text("post_purchase_offer_1", "en", {"shop_name": "Acme"}, override=override)
+
+    assert refused.value.names == ("discount",)
+    assert "{{ discount }}" in str(refused.value)
+
+
+def test_a_shipping_text_without_a_tracking_number_says_nothing_about_tracking():
+    values = {**sample_variables("pl"), "tracking_number": "", "tracking_url": ""}
+
+    body = render_text("shipping_confirmation", "pl", values)
+
+    assert body == "Acme Outfitters: zamówienie 10482 jest w drodze!"

@@ -171,12 +171,15 @@ def offers_in(configure_sms: Any, settings: Any) -> Any:
     settings.SALEOR_SMS_BACKEND = "saleor_sms_plugin.backends.locmem.LocmemBackend"
 
     def configure(channel: Any, *offers: dict[str, Any], **values: Any) -> None:
+        # As many offer texts as the offers cover: a save refuses a text without its offer.
+        steps = max((offer.get("step") or 1 for offer in offers), default=1)
         configure_sms(
             channel,
             **{
                 conf.flow_switch(Flow.ORDER_CONFIRMATION): False,
                 conf.flow_switch(Flow.OPT_IN_CONFIRMATION): False,
                 conf.flow_switch(Flow.POST_PURCHASE_OFFER): True,
+                conf.OFFER_DELAYS_MINUTES: ", ".join(str(m) for m in (15, 180, 1200)[:steps]),
                 conf.PUBLIC_BASE_URL: "https://api.example.com",
                 conf.CHECKOUT_URL_TEMPLATE: CHECKOUT_URL_TEMPLATE,
                 conf.OFFERS: json.dumps(list(offers)),

@@ -153,6 +153,21 @@ def test_plugin_update_rejects_an_invalid_value_naming_the_field(
     assert {item["name"]: item["value"] for item in stored.configuration}[name] != value
 
 
+def test_plugin_update_refuses_offers_switched_on_without_an_offer_for_their_texts(
+    staff_api_client_can_manage_plugins, channel_USD
+):
+    switch = conf.flow_switch(Flow.POST_PURCHASE_OFFER)
+
+    data = update_plugin(staff_api_client_can_manage_plugins, channel_USD, {switch: "true"})
+
+    [error] = data["errors"]
+    assert error["field"] == "flowPostPurchaseOfferEnabled"
+    assert '"Offers (JSON)"' in error["message"]
+    assert "{{ discount }}" in error["message"]
+    stored = PluginConfiguration.objects.get(identifier=conf.PLUGIN_ID, channel=channel_USD)
+    assert not {item["name"]: item["value"] for item in stored.configuration}.get(switch)
+
+
 def test_an_account_sid_without_token_and_sender_names_both_missing_fields(
     staff_api_client_can_manage_plugins, channel_USD
 ):
