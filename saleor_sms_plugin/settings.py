@@ -117,6 +117,37 @@ _SETTINGS = (
         "The request header (META key) a trusted proxy writes the client's address in.",
     ),
     Setting(
+        "SALEOR_SMS_GRAPHQL_MAX_BODY_SIZE",
+        65_536,
+        _integer,
+        "Largest GraphQL request body, in bytes; 0: no limit but Django's.",
+    ),
+    Setting(
+        "SALEOR_SMS_GRAPHQL_MAX_DEPTH",
+        20,
+        _integer,
+        "Deepest nesting of fields and fragments in a GraphQL request; 0: no limit.",
+    ),
+    Setting(
+        "SALEOR_SMS_GRAPHQL_MAX_FIELDS",
+        500,
+        _integer,
+        "Most fields a GraphQL request selects, a fragment's counted wherever it is spread; "
+        "0: no limit.",
+    ),
+    Setting(
+        "SALEOR_SMS_GRAPHQL_MAX_ALIASES",
+        30,
+        _integer,
+        "Most aliases in a GraphQL request, counted like fields; 0: no limit.",
+    ),
+    Setting(
+        "SALEOR_SMS_GRAPHQL_TIME_BUDGET",
+        timedelta(seconds=10),
+        _seconds,
+        "After this, no further field of a GraphQL request is resolved; seconds, 0: no limit.",
+    ),
+    Setting(
         "SALEOR_SMS_TOKEN_MAX_AGE",
         timedelta(hours=1),
         _seconds,
