@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import logging
-import string
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,10 +54,23 @@ KEYWORDS: dict[str, Keyword] = {
 REPLY_KEYS = {Keyword.STOP: "stop_reply", Keyword.START: "start_reply", Keyword.HELP: "help_reply"}
 
 
+_FOLDED_KEYWORDS = {word.casefold(): keyword for word, keyword in KEYWORDS.items()}
+_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+
+
 def classify(body: str) -> Keyword:
-    """The keyword a text is, if the whole text is one (case and punctuation aside)."""
-    word = body.strip().strip(string.punctuation + string.whitespace).upper()
-    return KEYWORDS.get(word, Keyword.NONE)
+    """The keyword a text is, if the whole text is one (case, width, invisible characters and
+    surrounding punctuation, symbols and spaces aside)."""
+    return _FOLDED_KEYWORDS.get(keyword_form(body), Keyword.NONE)
+
+
+def keyword_form(body: str) -> str:
+    """A text as keywords are matched: NFKC (full-width and other compatibility letters become
+    plain ones), without format characters (zero-width spaces and joiners, byte order marks,
+    direction marks: phones and keyboards slip them in unseen), case-folded, trimmed."""
+    text = unicodedata.normalize("NFKC", body)
+    text = "".join(character for character in text if unicodedata.category(character) != "Cf")
+    return _EDGES.sub("", text.casefold())
 
 
 class InvalidInbound(ValueError):
@@ -79,7 +93,7 @@ def receive(channel: ChannelSettings, params: Mapping[str, str]) -> InboundResul
         raise InvalidInbound("MessageSid and From are required")
     keyword = classify(body)
     with transaction.atomic():
-        recipient = _recipient(from_phone, params.get("FromCountry", ""))
+        recipient = _recipient(from_phone, params.get("FromCountry") or channel.default_country)
         inbound = _store_once(channel, params, provider_id, recipient, keyword)
         if inbound is None:
             return InboundResult(keyword, first_time=False)
@@ -92,6 +106,7 @@ def receive(channel: ChannelSettings, params: Mapping[str, str]) -> InboundResul
 
 
 def _recipient(from_phone: str, country: str) -> Recipient | None:
+    """The sender; a national number is read in `country` (the provider's, else the channel's)."""
     try:
         phone = normalize_phone(from_phone, country or None)
     except PhoneNumberRejected:

@@ -37,6 +37,7 @@ from django.utils.crypto import salted_hmac
 
 from . import conf, link_statements
 from .checkouts import CheckoutError, CheckoutGateway, CheckoutRef, get_gateway
+from .client_address import client_address
 from .constants import SkipReason, Status
 from .events import AddressSnapshot, OrderSnapshot
 from .link_texts import page_text
@@ -475,14 +476,6 @@ def _redis_client(cache: RedisCache) -> Any:
     if client is None:
         client = _redis_clients[cache] = cache._cache.get_client(write=True)
     return client
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address; `SALEOR_SMS_CLIENT_IP_HEADER` names a proxy's header for it."""
-    header = get_setting("SALEOR_SMS_CLIENT_IP_HEADER")
-    if header and request.META.get(header):
-        return str(request.META[header]).split(",")[0].strip()
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 # Conversions ------------------------------------------------------------------------------

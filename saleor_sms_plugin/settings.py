@@ -7,6 +7,7 @@ Values are read when used, never at import, so tests may override them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ def _addresses(value: Any) -> tuple[str, ...]:
     """Addresses or networks: a list in Django settings, comma-separated in the environment."""
     items = value.split(",") if isinstance(value, str) else value
     return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Addresses or networks ("10.0.0.0/8", "192.0.2.7"), each read as a network."""
+    return tuple(ipaddress.ip_network(item, strict=False) for item in _addresses(value))
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,54 @@ _SETTINGS = (
         "SALEOR_SMS_CLIENT_IP_HEADER",
         "",
         _text,
-        "The request header (META key) a trusted proxy writes the client's address in.",
+        "The request header (META key, e.g. HTTP_X_FORWARDED_FOR) the proxies in front write "
+        "the client's address in; read from the right, SALEOR_SMS_PROXY_COUNT entries in.",
+    ),
+    Setting(
+        "SALEOR_SMS_PROXY_COUNT",
+        1,
+        _integer,
+        "Proxies in front of the application that each append to SALEOR_SMS_CLIENT_IP_HEADER "
+        "(a header a single proxy sets, such as X-Real-IP: 1); 0 ignores the header.",
+    ),
+    Setting(
+        "SALEOR_SMS_TRUSTED_PROXIES",
+        (),
+        _networks,
+        "Addresses or networks of the proxy connecting to the application (REMOTE_ADDR); when "
+        "given, the header is read only on requests from them. Comma-separated in the "
+        "environment.",
+    ),
+    Setting(
+        "SALEOR_SMS_GRAPHQL_MAX_BODY_SIZE",
+        65_536,
+        _integer,
+        "Largest GraphQL request body, in bytes; 0: no limit but Django's.",
+    ),
+    Setting(
+        "SALEOR_SMS_GRAPHQL_MAX_DEPTH",
+        20,
+        _integer,
+        "Deepest nesting of fields and fragments in a GraphQL request; 0: no limit.",
+    ),
+    Setting(
+        "SALEOR_SMS_GRAPHQL_MAX_FIELDS",
+        500,
+        _integer,
+        "Most fields a GraphQL request selects, a fragment's counted wherever it is spread; "
+        "0: no limit.",
+    ),
+    Setting(
+        "SALEOR_SMS_GRAPHQL_MAX_ALIASES",
+        30,
+        _integer,
+        "Most aliases in a GraphQL request, counted like fields; 0: no limit.",
+    ),
+    Setting(
+        "SALEOR_SMS_GRAPHQL_TIME_BUDGET",
+        timedelta(seconds=10),
+        _seconds,
+        "After this, no further field of a GraphQL request is resolved; seconds, 0: no limit.",
     ),
     Setting(
         "SALEOR_SMS_TOKEN_MAX_AGE",

@@ -80,9 +80,13 @@ def test_others_get_a_permission_error_and_no_data(
 
     answer = graphql(MESSAGES, token=token_for(staff_token, kind, permissions))
 
-    assert answer["data"] == {"messages": None}
+    assert answer["status"] == 403
+    assert "data" not in answer  # refused before the query was read
     [error] = answer["errors"]
-    assert error["extensions"]["exception"]["code"] == "PermissionDenied"
+    assert error["extensions"]["exception"] == {
+        "code": "PermissionDenied",
+        "permissions": ["MANAGE_PLUGINS", "MANAGE_ORDERS"],
+    }
     assert "MANAGE_ORDERS" in error["message"]
 
 
@@ -90,9 +94,25 @@ def test_others_get_a_permission_error_and_no_data(
 def test_others_cannot_run_mutations(channel, graphql, staff_token, kind, permissions):
     answer = graphql(SET_CONSENT, token=token_for(staff_token, kind, permissions))
 
-    assert answer["data"] == {"setConsent": None}
+    assert answer["status"] == 403
     assert answer["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
     assert not Recipient.objects.exists()
+
+
+def test_every_field_checks_the_permission_itself(channel, message_factory, rf):
+    """Behind the route's check, the schema refuses a viewer without the permission too."""
+    from saleor_sms_plugin.auth import ANONYMOUS
+    from saleor_sms_plugin.conf import get_channel_settings
+    from saleor_sms_plugin.graphql.context import Context
+    from saleor_sms_plugin.graphql.schema import schema
+
+    message_factory()
+    context = Context(rf.post("/"), ANONYMOUS, get_channel_settings("default-channel"))
+
+    result = schema.execute(MESSAGES, context_value=context)
+
+    assert result.data == {"messages": None}
+    assert "MANAGE_ORDERS" in str(result.errors[0])
 
 
 @pytest.mark.parametrize(("kind", "permissions"), ALLOWED)
@@ -115,13 +135,14 @@ def test_a_forged_or_expired_token_is_refused(channel, graphql, staff_token, set
     assert "data" not in forged
 
 
-def test_queries_must_be_posted_as_json(channel, client, settings):
+def test_queries_must_be_posted_as_json(channel, client, settings, staff_token):
     url = f"/plugins/channel/default-channel/{conf.PLUGIN_ID}/graphql/"
     settings.DEBUG = False
+    staff = {"HTTP_AUTHORIZATION": f"Bearer {staff_token('MANAGE_ORDERS')}"}
 
     assert client.get(url).status_code == 405
     assert client.post(url, {"query": "{ __typename }"}).status_code == 400
-    assert client.post(url, "[]", content_type="application/json").status_code == 400
+    assert client.post(url, "[]", content_type="application/json", **staff).status_code == 400
 
 
 def test_graphiql_is_shown_only_in_debug(channel, client, settings):

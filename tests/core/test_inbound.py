@@ -33,7 +33,9 @@ def channel_with_url(configure_channel):
     )
 
 
-def text_in(body, *, sid=None, from_=SHOPPER, signature=None, token=AUTH_TOKEN):
+def text_in(
+    body, *, sid=None, from_=SHOPPER, signature=None, token=AUTH_TOKEN, route=ROUTE, **extra
+):
     params = {
         "MessageSid": sid or "SM" + uuid.uuid4().hex,
         "AccountSid": "AC" + "0" * 32,
@@ -41,11 +43,12 @@ def text_in(body, *, sid=None, from_=SHOPPER, signature=None, token=AUTH_TOKEN):
         "To": SENDER,
         "Body": body,
         "NumMedia": "0",
+        **extra,
     }
     if signature is None:
-        signature = RequestValidator(token).compute_signature(BASE_URL + ROUTE, params)
+        signature = RequestValidator(token).compute_signature(BASE_URL + route, params)
     return Client().post(
-        ROUTE,
+        route,
         data=urlencode(params),
         content_type="application/x-www-form-urlencoded",
         headers={"X-Twilio-Signature": signature} if signature else {},
@@ -85,6 +88,17 @@ def pending_offers(order_factory):
         ("START", inbound.Keyword.START),
         ("unstop", inbound.Keyword.START),
         ("HELP", inbound.Keyword.HELP),
+        ("\uff33\uff34\uff2f\uff30", inbound.Keyword.STOP),  # full-width STOP
+        ("S\u200bTOP", inbound.Keyword.STOP),  # a zero-width space inside
+        ("\ufeffstop\u200d", inbound.Keyword.STOP),  # a byte order mark, a zero-width joiner
+        ("\u200fSTOP\u200e", inbound.Keyword.STOP),  # direction marks
+        ("\u00a0Stop\u3002", inbound.Keyword.STOP),  # a no-break space, an ideographic stop
+        ("\uff33\uff54\uff4f\uff50\uff01", inbound.Keyword.STOP),  # full-width Stop!
+        ("STOP \U0001f6d1", inbound.Keyword.STOP),
+        ("\u017ftop", inbound.Keyword.STOP),  # a long s, case-folded to s
+        ("\uff28\uff25\uff2c\uff30", inbound.Keyword.HELP),
+        ("S T O P", inbound.Keyword.NONE),
+        ("STOP\u200bIT", inbound.Keyword.NONE),
         ("please stop texting me", inbound.Keyword.NONE),
         ("When does my order arrive?", inbound.Keyword.NONE),
     ],
@@ -116,6 +130,48 @@ def test_stop_is_answered_when_the_channel_asks_for_it(configure_channel):
 def test_stop_from_an_unknown_number_is_remembered(channel_with_url):
     text_in("STOP", from_="+48600100999")
     assert Recipient.objects.get(phone="+48600100999").consent == Consent.OPTED_OUT
+
+
+@pytest.mark.parametrize("body", ["\uff33\uff34\uff2f\uff30", "ST\u200bOP", "\u200bStop\u200b"])
+def test_stop_written_in_full_width_or_with_invisible_characters_opts_out(
+    channel_with_url, order_factory, body
+):
+    messages = pending_offers(order_factory)
+
+    text_in(body)
+
+    assert shopper().consent == Consent.OPTED_OUT
+    offers = messages.filter(flow=Flow.POST_PURCHASE_OFFER)
+    assert {m.status for m in offers} == {Status.CANCELLED}
+    assert InboundMessage.objects.get().body == body  # kept as it came
+
+
+def test_stop_from_a_number_with_the_00_prefix_opts_that_number_out(channel_with_url):
+    text_in("STOP")  # known as +48600100200 from an earlier text
+    text_in("START")
+
+    text_in("STOP", from_="0048600100200")
+
+    assert shopper().consent == Consent.OPTED_OUT
+    assert Recipient.objects.count() == 1
+
+
+def test_stop_from_a_national_number_is_read_in_the_channels_country(configure_channel):
+    configure_channel("channel-pln", public_base_url=BASE_URL)
+    route = ROUTE.replace("default-channel", "channel-pln")
+
+    text_in("STOP", from_="600 100 200", route=route)
+
+    assert shopper().consent == Consent.OPTED_OUT
+
+
+def test_the_providers_country_of_the_sender_wins_over_the_channels(configure_channel):
+    configure_channel("channel-pln", public_base_url=BASE_URL)
+    route = ROUTE.replace("default-channel", "channel-pln")
+
+    text_in("STOP", from_="(201) 555-0123", route=route, FromCountry="US")
+
+    assert Recipient.objects.get(phone="+12015550123").consent == Consent.OPTED_OUT
 
 
 @pytest.mark.parametrize("word", ["START", "UNSTOP"])

@@ -282,6 +282,40 @@ def test_clicks_are_rate_limited_per_client(client, offer_texts, settings):
     assert other_client == 302
 
 
+@pytest.mark.usefixtures("link_cache")
+def test_forwarded_for_entries_written_by_the_client_do_not_escape_the_rate_limit(
+    client, offer_texts, settings
+):
+    """60 clicks through one proxy, each claiming another address left of what it wrote."""
+    settings.SALEOR_SMS_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    _, sms = offer_texts(1)
+    path = link_path(sms.body)
+
+    statuses = [
+        click(client, path, HTTP_X_FORWARDED_FOR=f"1.2.{number}.3, 10.5.5.5").status_code
+        for number in range(60)
+    ]
+
+    assert statuses == [302] * 30 + [429] * 30  # SALEOR_SMS_LINK_RATE_LIMIT: (30, 60)
+
+
+@pytest.mark.usefixtures("link_cache")
+def test_clients_behind_a_proxy_are_counted_apart(client, offer_texts, settings):
+    settings.SALEOR_SMS_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    settings.SALEOR_SMS_LINK_RATE_LIMIT = (2, 60)
+    _, sms = offer_texts(1)
+    path = link_path(sms.body)
+
+    first = [
+        click(client, path, HTTP_X_FORWARDED_FOR=f"1.2.{number}.3, 203.0.113.1").status_code
+        for number in range(3)
+    ]
+    second = click(client, path, HTTP_X_FORWARDED_FOR="203.0.113.2").status_code
+
+    assert first == [302, 302, 429]
+    assert second == 302
+
+
 def test_the_rate_limit_counts_a_keyed_hash_of_the_address(client, offer_texts, link_cache):
     _, sms = offer_texts(1)
 

@@ -18,6 +18,30 @@ def test_numbers_are_normalized_to_e164_with_the_address_country(raw, country, e
     assert normalize_phone(raw, country).e164 == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "country"),
+    [
+        ("0048600100200", "PL"),  # Poland dials abroad with 00: phonenumbers reads it so
+        ("0048600100200", "US"),  # North America dials 011: 00 is read as the ITU's prefix
+        ("00 48 600-100-200", "US"),
+        ("0048600100200", None),  # no country to read it in
+        ("011 48 600 100 200", "US"),
+        ("\uff10\uff10\uff14\uff18600100200", "US"),  # full-width digits
+    ],
+)
+def test_numbers_with_an_international_prefix_are_read_as_international(raw, country):
+    number = normalize_phone(raw, country)
+
+    assert (number.e164, number.country) == ("+48600100200", "PL")
+
+
+def test_a_national_number_starting_with_00_stays_invalid_when_it_is_no_number_abroad():
+    with pytest.raises(PhoneNumberRejected) as rejected:
+        normalize_phone("00 123", "US")
+    assert rejected.value.reason == SkipReason.INVALID_PHONE
+    assert "'00 123'" in str(rejected.value)
+
+
 def test_country_of_an_international_number_comes_from_the_number():
     assert normalize_phone("+49 151 23456789", "US").country == "DE"
 
