@@ -1,8 +1,9 @@
 """One channel's configuration: the fields an admin edits, parsed and validated once.
 
-Every configuration field is declared here, once. The Saleor plugin builds its Dashboard form
-(`DEFAULT_CONFIGURATION`, `CONFIG_STRUCTURE`) from `FIELDS`, and validates a save with
-`validate_values`; the core reads a channel's settings through `get_channel_settings`.
+Every configuration field is declared here, once, in the section of the form it belongs to.
+The Saleor plugin builds its Dashboard form (`DEFAULT_CONFIGURATION`, `CONFIG_STRUCTURE`) from
+`FIELDS`, and validates a save with `parse_values`; the core reads a channel's settings through
+`get_channel_settings`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -39,6 +41,18 @@ class FieldType:
     OUTPUT = "OUTPUT"
 
 
+class Section(StrEnum):
+    """The sections of the form, in the order an admin fills them in."""
+
+    CONNECTION = "Connection"
+    FLOWS = "Flows"
+    TIMING = "Timing"
+    OFFERS = "Offers"
+    COMPLIANCE = "Compliance"
+    REPORTING = "Reporting"
+    TEXTS = "Texts"
+
+
 class ConfigurationError(ValueError):
     """Invalid configuration values; `errors` maps each field name to its problem."""
 
@@ -58,6 +72,18 @@ class ConfigField:
     label: str
     help_text: str
     parse: Parser = field(default=lambda value: value)
+    # Given by `grouped`, which places the field in the form.
+    section: Section | None = None
+
+    @property
+    def dashboard_label(self) -> str:
+        """The label the Dashboard shows: the section, then the field's own label.
+
+        Saleor's form has no groups, and the Dashboard moves secrets to a card of their own
+        and every checkbox below the text inputs: the prefix keeps each field's section in
+        sight wherever it lands.
+        """
+        return f"{self.section} · {self.label}" if self.section else self.label
 
 
 def _text(value: Any) -> str:
@@ -223,7 +249,166 @@ def _metadata_key(value: Any) -> str:
     return key
 
 
-SCHEDULE_FIELDS: list[ConfigField] = [
+def _price(value: Any) -> Decimal:
+    try:
+        price = Decimal(_text(value) or "0")
+    except InvalidOperation as error:
+        raise ValueError("must be a price such as 0.0083") from error
+    if not price.is_finite() or price < 0:
+        raise ValueError("must be a price of zero or more, such as 0.0083")
+    return price
+
+
+URL_PLACEHOLDERS = ("{channel}", "{language}", "{checkout_id}", "{checkout_token}")
+_PLACEHOLDER_RE = re.compile(r"{[^{}]*}")
+
+
+def _url_template(required: tuple[str, ...], allowed: tuple[str, ...]) -> Parser:
+    def parse(value: Any) -> str:
+        template = _text(value)
+        if not template:
+            return template
+        _http_url(template.replace("{", "").replace("}", ""))
+        for placeholder in _PLACEHOLDER_RE.findall(template):
+            if placeholder not in allowed:
+                raise ValueError(
+                    f"has an unknown placeholder {placeholder}; known: {', '.join(allowed)}"
+                )
+        for placeholder in required:
+            if placeholder not in template:
+                raise ValueError(
+                    f"must contain {placeholder}, e.g. "
+                    "https://shop.example.com/{channel}/{language}/checkout?checkout={checkout_id}"
+                )
+        return template
+
+    return parse
+
+
+def _offers(value: Any) -> tuple[Any, ...]:
+    try:
+        return parse_offers(value)
+    except OfferProblem as problem:
+        raise ValueError(str(problem)) from None
+
+
+def text_override(key: str) -> str:
+    """The name of the field that overrides a shipped text."""
+    return f"text_{key}"
+
+
+def _template_parser(key: str) -> Parser:
+    def parse(value: Any) -> str:
+        source = _text(value)
+        if source:
+            try:
+                texts.validate_template(source, key)
+            except texts.TemplateProblem as problem:
+                raise ValueError(str(problem)) from None
+        return source
+
+    return parse
+
+
+TRANSLITERATE_LOOK_ALIKES = "transliterate_look_alikes"
+
+
+def grouped(section: Section, *fields: ConfigField) -> list[ConfigField]:
+    """The fields of one section of the form, in the order the admin reads them."""
+    return [replace(config_field, section=section) for config_field in fields]
+
+
+# The form, section by section, in the order of `Section`: a new field is one entry in its
+# section's list.
+
+CONNECTION_FIELDS = grouped(
+    Section.CONNECTION,
+    ConfigField(
+        ACCOUNT_SID,
+        FieldType.STRING,
+        "",
+        "Twilio Account SID",
+        "Starts with AC. Leave empty to print texts to the log instead of sending them.",
+        _account_sid,
+    ),
+    ConfigField(AUTH_TOKEN, FieldType.SECRET, "", "Twilio Auth Token", "", _text),
+    ConfigField(
+        SENDER,
+        FieldType.STRING,
+        "",
+        "Sender",
+        "The Twilio phone number (E.164, e.g. +14155550123) or Messaging Service SID (MG...).",
+        _sender,
+    ),
+    ConfigField(
+        PUBLIC_BASE_URL,
+        FieldType.STRING,
+        "",
+        "Public base URL",
+        "The address at which Twilio and shoppers reach this Saleor API, e.g. "
+        "https://api.example.com. Used for delivery callbacks, replies and offer links.",
+        _base_url,
+    ),
+    ConfigField(
+        LINK_HOST,
+        FieldType.STRING,
+        "",
+        "Link host",
+        "Serve offer links from a host of their own running saleor_sms_plugin.link_server, "
+        "e.g. https://go.shop.example: texts then carry <host>/<channel>/l/<token>. Empty: "
+        "links go through Saleor's plugin route under the public base URL. See docs/offers.md.",
+        _base_url,
+    ),
+    ConfigField(
+        CHECKOUT_URL_TEMPLATE,
+        FieldType.STRING,
+        "",
+        "Storefront checkout URL",
+        "Where an offer link opens the prefilled checkout, e.g. https://shop.example.com/"
+        "{channel}/{language}/checkout?checkout={checkout_id}. Placeholders: "
+        + ", ".join(URL_PLACEHOLDERS),
+        _url_template(("{checkout_id}",), URL_PLACEHOLDERS),
+    ),
+    ConfigField(
+        STORE_URL,
+        FieldType.STRING,
+        "",
+        "Store home URL",
+        "Linked from the page shown for an expired or unknown link, e.g. "
+        "https://shop.example.com/{channel}/{language}. Placeholders: {channel}, {language}",
+        _url_template((), URL_PLACEHOLDERS[:2]),
+    ),
+    ConfigField(
+        TRACKING_URL_TEMPLATE,
+        FieldType.STRING,
+        "",
+        "Tracking URL",
+        "Link sent with the tracking number, e.g. https://track.example.com/{tracking_number}",
+        _tracking_url_template,
+    ),
+    ConfigField(
+        INBOUND_FORWARD_URL,
+        FieldType.STRING,
+        "",
+        "Forward replies to (URL)",
+        "Replies that are not keywords are stored and POSTed here as JSON.",
+        _http_url,
+    ),
+)
+
+FLOW_FIELDS = grouped(
+    Section.FLOWS,
+    *(
+        ConfigField(
+            flow_switch(flow),
+            FieldType.BOOLEAN,
+            default,
+            "Send " + flow.value.replace("_", " "),
+            help_text,
+            _boolean,
+        )
+        for flow, default, help_text in CONFIGURABLE_FLOWS
+    ),
     ConfigField(
         THANK_YOU_WITH_CONFIRMATION,
         FieldType.BOOLEAN,
@@ -232,6 +417,10 @@ SCHEDULE_FIELDS: list[ConfigField] = [
         "Add the thank-you to the order confirmation instead of sending a text of its own.",
         _boolean,
     ),
+)
+
+TIMING_FIELDS = grouped(
+    Section.TIMING,
     ConfigField(
         THANK_YOU_DELAY_MINUTES,
         FieldType.STRING,
@@ -322,6 +511,46 @@ SCHEDULE_FIELDS: list[ConfigField] = [
         "",
         _count(1, 90),
     ),
+)
+
+OFFER_FIELDS = grouped(
+    Section.OFFERS,
+    ConfigField(
+        OFFERS,
+        FieldType.MULTILINE,
+        "",
+        "Offer list (JSON)",
+        'A JSON list; each offer attaches to a flow\'s text: {"id": "thanks15", "flow": '
+        '"post_purchase_offer", "step": 1, "kind": "voucher", "discount_type": "percentage", '
+        '"discount_value": 15, "voucher_code": "THANKS15"}. kind: voucher, products, choice, '
+        "mystery; discount_type: percentage, fixed, free_shipping; voucher_code (shared) or "
+        "voucher_id (a unique code per recipient); products: product or variant ids. See "
+        "docs/offers.md.",
+        _offers,
+    ),
+    ConfigField(
+        OFFER_LINK_LIFETIME_DAYS,
+        FieldType.STRING,
+        "7",
+        "Offer links work for (days)",
+        "After this many days from the text, a link shows an expired page; an offer may set "
+        "its own lifetime_days.",
+        _count(1, 365),
+    ),
+    ConfigField(
+        PREPARE_CHECKOUTS,
+        FieldType.BOOLEAN,
+        True,
+        "Prepare checkouts when a text is sent",
+        "Create the checkout of a voucher, product or mystery offer in the background once its "
+        "text is sent, so that the link opens at once. A choice offer's checkout waits for the "
+        "shopper's pick. Off: the first click creates the checkout.",
+        _boolean,
+    ),
+)
+
+COMPLIANCE_FIELDS = grouped(
+    Section.COMPLIANCE,
     ConfigField(
         CONSENT_METADATA_KEY,
         FieldType.STRING,
@@ -330,30 +559,6 @@ SCHEDULE_FIELDS: list[ConfigField] = [
         "Checkout, order or customer metadata key whose value (true/false) records consent "
         "to marketing texts. Empty: consent only through the API or a START reply.",
         _metadata_key,
-    ),
-    ConfigField(
-        TRACKING_URL_TEMPLATE,
-        FieldType.STRING,
-        "",
-        "Tracking URL",
-        "Link sent with the tracking number, e.g. https://track.example.com/{tracking_number}",
-        _tracking_url_template,
-    ),
-    ConfigField(
-        RETENTION_DAYS,
-        FieldType.STRING,
-        "180",
-        "Keep message texts (days)",
-        "Bodies and order details of older messages are erased; 0 keeps them.",
-        _count(0, 3650),
-    ),
-    ConfigField(
-        INBOUND_FORWARD_URL,
-        FieldType.STRING,
-        "",
-        "Forward replies to (URL)",
-        "Replies that are not keywords are stored and POSTed here as JSON.",
-        _http_url,
     ),
     ConfigField(
         REPLY_TO_KEYWORDS,
@@ -372,20 +577,18 @@ SCHEDULE_FIELDS: list[ConfigField] = [
         "Services; turn on only for a short code outside a Messaging Service.",
         _boolean,
     ),
-]
+    ConfigField(
+        RETENTION_DAYS,
+        FieldType.STRING,
+        "180",
+        "Keep message texts (days)",
+        "Bodies and order details of older messages are erased; 0 keeps them.",
+        _count(0, 3650),
+    ),
+)
 
-
-def _price(value: Any) -> Decimal:
-    try:
-        price = Decimal(_text(value) or "0")
-    except InvalidOperation as error:
-        raise ValueError("must be a price such as 0.0083") from error
-    if not price.is_finite() or price < 0:
-        raise ValueError("must be a price of zero or more, such as 0.0083")
-    return price
-
-
-REPORTING_FIELDS: list[ConfigField] = [
+REPORTING_FIELDS = grouped(
+    Section.REPORTING,
     ConfigField(
         PRICE_PER_SEGMENT,
         FieldType.STRING,
@@ -407,214 +610,72 @@ REPORTING_FIELDS: list[ConfigField] = [
         f"{GRAPHQL_PATH}.",
         _text,
     ),
-]
+)
 
 
-URL_PLACEHOLDERS = ("{channel}", "{language}", "{checkout_id}", "{checkout_token}")
-_PLACEHOLDER_RE = re.compile(r"{[^{}]*}")
+def text_help(key: str) -> str:
+    """The help of a text's override field: its variables, and its English default with the
+    encoding and segments it takes with sample values (opt-out line included)."""
+    sample_values = texts.sample_variables("en", "USD")
+    sample = texts.render_text(key, "en", sample_values)
+    if texts.carries_opt_out_line(key):
+        sample = f"{sample}\n{texts.render_text('opt_out_line', 'en', sample_values)}"
+    info = texts.count_segments(sample)
+    variables = ", ".join("{{ " + name + " }}" for name in texts.allowed_variables(key))
+    return (
+        f"Empty: the shipped text in the shopper's language. Variables: {variables}. "
+        + ("The opt-out line is added below. " if texts.carries_opt_out_line(key) else "")
+        + f"English default ({info.encoding}, {info.segments} segment(s) with sample "
+        f"values): {texts.default_text(key, 'en')}"
+    )
 
 
-def _url_template(required: tuple[str, ...], allowed: tuple[str, ...]) -> Parser:
-    def parse(value: Any) -> str:
-        template = _text(value)
-        if not template:
-            return template
-        _http_url(template.replace("{", "").replace("}", ""))
-        for placeholder in _PLACEHOLDER_RE.findall(template):
-            if placeholder not in allowed:
-                raise ValueError(
-                    f"has an unknown placeholder {placeholder}; known: {', '.join(allowed)}"
-                )
-        for placeholder in required:
-            if placeholder not in template:
-                raise ValueError(
-                    f"must contain {placeholder}, e.g. "
-                    "https://shop.example.com/{channel}/{language}/checkout?checkout={checkout_id}"
-                )
-        return template
-
-    return parse
-
-
-def _offers(value: Any) -> tuple[Any, ...]:
-    try:
-        return parse_offers(value)
-    except OfferProblem as problem:
-        raise ValueError(str(problem)) from None
-
-
-OFFER_FIELDS: list[ConfigField] = [
+TEXT_FIELDS = grouped(
+    Section.TEXTS,
     ConfigField(
-        CHECKOUT_URL_TEMPLATE,
-        FieldType.STRING,
-        "",
-        "Storefront checkout URL",
-        "Where an offer link opens the prefilled checkout, e.g. https://shop.example.com/"
-        "{channel}/{language}/checkout?checkout={checkout_id}. Placeholders: "
-        + ", ".join(URL_PLACEHOLDERS),
-        _url_template(("{checkout_id}",), URL_PLACEHOLDERS),
-    ),
-    ConfigField(
-        STORE_URL,
-        FieldType.STRING,
-        "",
-        "Store home URL",
-        "Linked from the page shown for an expired or unknown link, e.g. "
-        "https://shop.example.com/{channel}/{language}. Placeholders: {channel}, {language}",
-        _url_template((), URL_PLACEHOLDERS[:2]),
-    ),
-    ConfigField(
-        OFFER_LINK_LIFETIME_DAYS,
-        FieldType.STRING,
-        "7",
-        "Offer links work for (days)",
-        "After this many days from the text, a link shows an expired page; an offer may set "
-        "its own lifetime_days.",
-        _count(1, 365),
-    ),
-    ConfigField(
-        OFFERS,
-        FieldType.MULTILINE,
-        "",
-        "Offers (JSON)",
-        'A JSON list; each offer attaches to a flow\'s text: {"id": "thanks15", "flow": '
-        '"post_purchase_offer", "step": 1, "kind": "voucher", "discount_type": "percentage", '
-        '"discount_value": 15, "voucher_code": "THANKS15"}. kind: voucher, products, choice, '
-        "mystery; discount_type: percentage, fixed, free_shipping; voucher_code (shared) or "
-        "voucher_id (a unique code per recipient); products: product or variant ids. See "
-        "docs/offers.md.",
-        _offers,
-    ),
-    ConfigField(
-        PREPARE_CHECKOUTS,
+        TRANSLITERATE_LOOK_ALIKES,
         FieldType.BOOLEAN,
         True,
-        "Prepare checkouts when a text is sent",
-        "Create the checkout of a voucher, product or mystery offer in the background once its "
-        "text is sent, so that the link opens at once. A choice offer's checkout waits for the "
-        "shopper's pick. Off: the first click creates the checkout.",
+        "Keep texts in GSM-7",
+        "Replace curly quotes, long dashes, special spaces and the ellipsis with their plain "
+        "twins before sending. One such character turns a text into Unicode (UCS-2): 70 "
+        "characters a segment instead of 160. Letters are never changed.",
         _boolean,
-    ),
-    ConfigField(
-        LINK_HOST,
-        FieldType.STRING,
-        "",
-        "Link host",
-        "Serve offer links from a host of their own running saleor_sms_plugin.link_server, "
-        "e.g. https://go.shop.example: texts then carry <host>/<channel>/l/<token>. Empty: "
-        "links go through Saleor's plugin route under the public base URL. See docs/offers.md.",
-        _base_url,
-    ),
-]
-
-
-def text_override(key: str) -> str:
-    """The name of the field that overrides a shipped text."""
-    return f"text_{key}"
-
-
-def _template_parser(key: str) -> Parser:
-    def parse(value: Any) -> str:
-        source = _text(value)
-        if source:
-            try:
-                texts.validate_template(source, key)
-            except texts.TemplateProblem as problem:
-                raise ValueError(str(problem)) from None
-        return source
-
-    return parse
-
-
-TRANSLITERATE_LOOK_ALIKES = "transliterate_look_alikes"
-
-
-def text_fields() -> list[ConfigField]:
-    """The look-alike switch, then one optional override per shipped text, validated on save."""
-    fields = [
-        ConfigField(
-            TRANSLITERATE_LOOK_ALIKES,
-            FieldType.BOOLEAN,
-            True,
-            "Keep texts in GSM-7",
-            "Replace curly quotes, long dashes, special spaces and the ellipsis with their plain "
-            "twins before sending. One such character turns a text into Unicode (UCS-2): 70 "
-            "characters a segment instead of 160. Letters are never changed.",
-            _boolean,
-        )
-    ]
-    sample_values = texts.sample_variables("en", "USD")
-    opt_out = texts.render_text("opt_out_line", "en", sample_values)
-    for key in texts.TEXT_KEYS:
-        english = texts.default_text(key, "en")
-        sample = texts.render_text(key, "en", sample_values)
-        if texts.carries_opt_out_line(key):
-            sample = f"{sample}\n{opt_out}"
-        info = texts.count_segments(sample)
-        variables = ", ".join("{{ " + name + " }}" for name in texts.allowed_variables(key))
-        fields.append(
-            ConfigField(
-                text_override(key),
-                FieldType.MULTILINE,
-                "",
-                "Text: " + key.replace("_", " "),
-                f"Empty: the shipped text in the shopper's language. Variables: {variables}. "
-                + ("The opt-out line is added below. " if texts.carries_opt_out_line(key) else "")
-                + f"English default ({info.encoding}, {info.segments} segment(s) with sample "
-                f"values): {english}",
-                _template_parser(key),
-            )
-        )
-    return fields
-
-
-FIELDS: list[ConfigField] = [
-    ConfigField(
-        ACCOUNT_SID,
-        FieldType.STRING,
-        "",
-        "Twilio Account SID",
-        "Starts with AC. Leave empty to print texts to the log instead of sending them.",
-        _account_sid,
-    ),
-    ConfigField(AUTH_TOKEN, FieldType.SECRET, "", "Twilio Auth Token", "", _text),
-    ConfigField(
-        SENDER,
-        FieldType.STRING,
-        "",
-        "Sender",
-        "The Twilio phone number (E.164, e.g. +14155550123) or Messaging Service SID (MG...).",
-        _sender,
-    ),
-    ConfigField(
-        PUBLIC_BASE_URL,
-        FieldType.STRING,
-        "",
-        "Public base URL",
-        "The address at which Twilio and shoppers reach this Saleor API, e.g. "
-        "https://api.example.com. Used for delivery callbacks, replies and offer links.",
-        _base_url,
     ),
     *(
         ConfigField(
-            flow_switch(flow),
-            FieldType.BOOLEAN,
-            default,
-            "Send: " + flow.value.replace("_", " "),
-            help_text,
-            _boolean,
+            text_override(key),
+            FieldType.MULTILINE,
+            "",
+            key.replace("_", " ").capitalize(),
+            text_help(key),
+            _template_parser(key),
         )
-        for flow, default, help_text in CONFIGURABLE_FLOWS
+        for key in texts.TEXT_KEYS
     ),
-    *SCHEDULE_FIELDS,
-    *REPORTING_FIELDS,
+)
+
+FIELDS: list[ConfigField] = [
+    *CONNECTION_FIELDS,
+    *FLOW_FIELDS,
+    *TIMING_FIELDS,
     *OFFER_FIELDS,
-    *text_fields(),
+    *COMPLIANCE_FIELDS,
+    *REPORTING_FIELDS,
+    *TEXT_FIELDS,
 ]
+_BY_NAME = {config_field.name: config_field for config_field in FIELDS}
+_POSITIONS = {name: position for position, name in enumerate(_BY_NAME)}
 
 
 def fields_by_name() -> dict[str, ConfigField]:
-    return {config_field.name: config_field for config_field in FIELDS}
+    return dict(_BY_NAME)
+
+
+def in_form_order[Item: Mapping[str, Any]](items: Iterable[Item]) -> list[Item]:
+    """Saleor's configuration items ({"name", "value", ...}) in the order of `FIELDS`; items of
+    no field (left from an older version) go last."""
+    return sorted(items, key=lambda item: _POSITIONS.get(item["name"], len(_POSITIONS)))
 
 
 def parse_values(raw: Mapping[str, Any]) -> dict[str, Any]:

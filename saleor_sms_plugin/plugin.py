@@ -70,9 +70,24 @@ class SmsPlugin(BasePlugin):
     DEFAULT_ACTIVE = False
     DEFAULT_CONFIGURATION = [{"name": field.name, "value": field.default} for field in conf.FIELDS]
     CONFIG_STRUCTURE = {
-        field.name: {"type": field.type, "label": field.label, "help_text": field.help_text}
+        field.name: {
+            "type": field.type,
+            "label": field.dashboard_label,
+            "help_text": field.help_text,
+        }
         for field in conf.FIELDS
     }
+
+    def get_plugin_configuration(
+        self, configuration: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]]:
+        """The configuration Saleor shows, every channel's in the order of the form.
+
+        Saleor keeps the order in which a channel's configuration was first saved and appends
+        fields added since: a channel saved before a field moved to its section would show the
+        old order.
+        """
+        return conf.in_form_order(super().get_plugin_configuration(configuration))
 
     @classmethod
     def validate_plugin_configuration(

@@ -1,9 +1,11 @@
+import itertools
 import json
 
 import pytest
 
 from saleor_sms_plugin import conf
 from saleor_sms_plugin.constants import Flow
+from saleor_sms_plugin.texts import TEXT_KEYS
 
 VALID = {
     conf.ACCOUNT_SID: "AC" + "a" * 32,
@@ -85,3 +87,75 @@ def test_a_stored_configuration_with_a_wrong_value_is_refused_each_time():
         with pytest.raises(conf.ConfigurationError) as raised:
             conf.stored_values(stored)
         assert list(raised.value.errors) == [conf.SENDER]
+
+
+# The form as the Dashboard lists it ----------------------------------------------------------
+
+
+def test_the_form_reads_section_by_section_each_field_in_one_section():
+    sections = [field.section for field in conf.FIELDS]
+
+    assert [section for section, _ in itertools.groupby(sections)] == list(conf.Section)
+    assert len({field.name for field in conf.FIELDS}) == len(conf.FIELDS)
+    for field in conf.FIELDS:
+        assert field.dashboard_label == f"{field.section} · {field.label}"
+
+
+@pytest.mark.parametrize(
+    ("section", "names"),
+    [
+        (
+            conf.Section.CONNECTION,
+            [conf.ACCOUNT_SID, conf.AUTH_TOKEN, conf.SENDER, conf.PUBLIC_BASE_URL, conf.LINK_HOST],
+        ),
+        (conf.Section.FLOWS, [conf.flow_switch(flow) for flow, _, _ in conf.CONFIGURABLE_FLOWS]),
+        (
+            conf.Section.TIMING,
+            [
+                conf.OFFER_DELAYS_MINUTES,
+                conf.WIN_BACK_INTERVAL_DAYS,
+                conf.SEND_WINDOW_START,
+                conf.SEND_WINDOW_END,
+                conf.FREQUENCY_CAP_TEXTS,
+            ],
+        ),
+        (conf.Section.OFFERS, [conf.OFFERS, conf.OFFER_LINK_LIFETIME_DAYS]),
+        (
+            conf.Section.COMPLIANCE,
+            [conf.CONSENT_METADATA_KEY, conf.REPLY_TO_STOP, conf.RETENTION_DAYS],
+        ),
+        (conf.Section.REPORTING, [conf.PRICE_PER_SEGMENT, conf.STATS_PAGE]),
+        (conf.Section.TEXTS, [conf.text_override(key) for key in TEXT_KEYS]),
+    ],
+)
+def test_each_field_sits_in_its_section(section, names):
+    fields = conf.fields_by_name()
+
+    assert {name: fields[name].section for name in names} == dict.fromkeys(names, section)
+
+
+def test_the_connection_comes_first_in_the_order_an_admin_sets_it_up():
+    assert [field.name for field in conf.FIELDS[:4]] == [
+        conf.ACCOUNT_SID,
+        conf.AUTH_TOKEN,
+        conf.SENDER,
+        conf.PUBLIC_BASE_URL,
+    ]
+
+
+def test_a_configuration_saved_in_an_older_order_is_listed_in_the_forms_order():
+    stored = [
+        {"name": conf.text_override("welcome"), "value": ""},
+        {"name": "a_field_of_an_older_version", "value": "1"},
+        {"name": conf.SENDER, "value": "+14155550100"},
+        {"name": conf.OFFERS, "value": ""},
+        {"name": conf.ACCOUNT_SID, "value": ""},
+    ]
+
+    assert [item["name"] for item in conf.in_form_order(stored)] == [
+        conf.ACCOUNT_SID,
+        conf.SENDER,
+        conf.OFFERS,
+        conf.text_override("welcome"),
+        "a_field_of_an_older_version",
+    ]

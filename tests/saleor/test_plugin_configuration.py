@@ -23,7 +23,9 @@ query {
     edges { node {
       id name
       globalConfiguration { active }
-      channelConfigurations { active channel { slug } configuration { name value type } }
+      channelConfigurations {
+        active channel { slug } configuration { name value type label helpText }
+      }
     } }
   }
 }
@@ -75,6 +77,42 @@ def test_plugins_query_lists_the_plugin_with_a_configuration_per_channel(
     types = {item["name"]: item["type"] for item in by_channel[channel_USD.slug]["configuration"]}
     assert types[conf.ACCOUNT_SID] == "STRING"
     assert types[conf.AUTH_TOKEN] == "SECRET"
+
+
+def test_the_dashboard_lists_the_fields_section_by_section_with_labels_and_help(
+    staff_api_client_can_manage_plugins, channel_USD
+):
+    content = get_graphql_content(staff_api_client_can_manage_plugins.post_graphql(PLUGINS_QUERY))
+
+    [edge] = content["data"]["plugins"]["edges"]
+    [usd] = [
+        item
+        for item in edge["node"]["channelConfigurations"]
+        if item["channel"]["slug"] == channel_USD.slug
+    ]
+    items = usd["configuration"]
+    assert [item["name"] for item in items] == [field.name for field in conf.FIELDS]
+    assert [item["label"] for item in items] == [field.dashboard_label for field in conf.FIELDS]
+    assert items[0]["label"] == "Connection · Twilio Account SID"
+    help_texts = {item["name"]: item["helpText"] for item in items}
+    assert help_texts[conf.text_override("win_back_1")] == conf.text_help("win_back_1")
+
+
+def test_a_channel_saved_in_an_older_order_is_listed_in_the_forms_order(channel_USD):
+    # Saleor keeps the order of a channel's first save: here, one from before the sections.
+    PluginConfiguration.objects.create(
+        identifier=conf.PLUGIN_ID,
+        name=SmsPlugin.PLUGIN_NAME,
+        channel=channel_USD,
+        configuration=[
+            {"name": field.name, "value": field.default} for field in reversed(conf.FIELDS)
+        ],
+    )
+
+    manager = get_plugins_manager(allow_replica=False)
+    usd = manager.get_plugin(conf.PLUGIN_ID, channel_slug=channel_USD.slug)
+
+    assert [item["name"] for item in usd.configuration] == [field.name for field in conf.FIELDS]
 
 
 def update_plugin(client, channel, configuration, active=False):
