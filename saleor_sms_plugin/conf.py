@@ -2,8 +2,8 @@
 
 Every configuration field is declared here, once, in the section of the form it belongs to.
 The Saleor plugin builds its Dashboard form (`DEFAULT_CONFIGURATION`, `CONFIG_STRUCTURE`) from
-`FIELDS`, and validates a save with `parse_values`; the core reads a channel's settings through
-`get_channel_settings`.
+`FIELDS`, and validates a save with `parse_values`, whose errors name each field by the label
+the Dashboard shows; the core reads a channel's settings through `get_channel_settings`.
 """
 
 from __future__ import annotations
@@ -54,11 +54,21 @@ class Section(StrEnum):
 
 
 class ConfigurationError(ValueError):
-    """Invalid configuration values; `errors` maps each field name to its problem."""
+    """Invalid configuration values; `errors` maps each field name to a message that names the
+    field by its Dashboard label."""
 
     def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        super().__init__("; ".join(errors.values()))
         self.errors = dict(errors)
+
+
+class DetailedProblem(ValueError):
+    """A problem inside a structured value (an offer of the list, a text's template).
+
+    Its message follows the field's label after a colon ("Offers · Offer list (JSON): offer 2
+    ('x'): flow must be ..."), where a plain ValueError's message completes a sentence that
+    begins with the label ("Connection · Sender must be ...").
+    """
 
 
 Parser = Callable[[Any], Any]
@@ -103,7 +113,7 @@ MESSAGING_SERVICE_SID_RE = re.compile(r"^MG[0-9a-f]{32}$")
 def _account_sid(value: Any) -> str:
     sid = _text(value)
     if sid and not ACCOUNT_SID_RE.match(sid):
-        raise ValueError("must be a Twilio Account SID: 'AC' followed by 32 hexadecimal digits")
+        raise ValueError("must start with AC followed by 32 hexadecimal digits (0-9, a-f)")
     return sid
 
 
@@ -289,7 +299,7 @@ def _offers(value: Any) -> tuple[Any, ...]:
     try:
         return parse_offers(value)
     except OfferProblem as problem:
-        raise ValueError(str(problem)) from None
+        raise DetailedProblem(str(problem)) from None
 
 
 def text_override(key: str) -> str:
@@ -304,7 +314,7 @@ def _template_parser(key: str) -> Parser:
             try:
                 texts.validate_template(source, key)
             except texts.TemplateProblem as problem:
-                raise ValueError(str(problem)) from None
+                raise DetailedProblem(str(problem)) from None
         return source
 
     return parse
@@ -681,7 +691,7 @@ def in_form_order[Item: Mapping[str, Any]](items: Iterable[Item]) -> list[Item]:
 def parse_values(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Parse raw configuration values into typed ones, defaults filling the gaps.
 
-    Raises ConfigurationError naming every field whose value is invalid.
+    Raises ConfigurationError naming every field whose value is invalid by its Dashboard label.
     """
     parsed: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -692,7 +702,7 @@ def parse_values(raw: Mapping[str, Any]) -> dict[str, Any]:
         try:
             parsed[config_field.name] = config_field.parse(value)
         except ValueError as error:
-            errors[config_field.name] = str(error)
+            errors[config_field.name] = problem_message(config_field, error)
     for name, message in _cross_field_errors(parsed).items():
         errors.setdefault(name, message)
     if errors:
@@ -700,16 +710,30 @@ def parse_values(raw: Mapping[str, Any]) -> dict[str, Any]:
     return parsed
 
 
+def problem_message(config_field: ConfigField, problem: ValueError) -> str:
+    """What the admin reads: the field's Dashboard label, then what is wrong with its value."""
+    separator = ": " if isinstance(problem, DetailedProblem) else " "
+    return f"{config_field.dashboard_label}{separator}{problem}"
+
+
+# Fields required once another one is filled in: (that one, the fields it requires).
+REQUIRED_WITH: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (ACCOUNT_SID, (AUTH_TOKEN, SENDER)),
+    (OFFERS, (PUBLIC_BASE_URL, CHECKOUT_URL_TEMPLATE)),
+)
+
+
 def _cross_field_errors(parsed: Mapping[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if parsed.get(ACCOUNT_SID):
-        for name in (AUTH_TOKEN, SENDER):
+    for trigger, required in REQUIRED_WITH:
+        if not parsed.get(trigger):
+            continue
+        for name in required:
             if name in parsed and not parsed[name]:
-                errors[name] = "is required when an Account SID is set"
-    if parsed.get(OFFERS):
-        for name in (PUBLIC_BASE_URL, CHECKOUT_URL_TEMPLATE):
-            if name in parsed and not parsed[name]:
-                errors[name] = "is required when offers are configured"
+                problem = ValueError(
+                    f"is required when {_BY_NAME[trigger].dashboard_label} is filled in"
+                )
+                errors[name] = problem_message(_BY_NAME[name], problem)
     return errors
 
 

@@ -96,8 +96,8 @@ class SmsPlugin(BasePlugin):
         """Reject a save with every invalid field named, before anything is stored.
 
         Saleor calls this with the stored configuration already merged with the admin's
-        changes; the GraphQL error names each field in camelCase (`account_sid` ->
-        `accountSid`).
+        changes. Each GraphQL error carries the field's name in camelCase (`account_sid` ->
+        `accountSid`) and a message that names it by the label the Dashboard shows.
         """
         values = conf.values_from_configuration(plugin_configuration.configuration or [])
         try:
@@ -105,7 +105,7 @@ class SmsPlugin(BasePlugin):
         except conf.ConfigurationError as error:
             raise ValidationError(
                 {
-                    name: ValidationError(f"{name} {message}", code="invalid")
+                    name: ValidationError(message, code="invalid")
                     for name, message in error.errors.items()
                 }
             ) from error

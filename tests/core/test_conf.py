@@ -52,7 +52,12 @@ def test_messaging_service_sid_is_a_valid_sender():
 def test_account_sid_needs_a_token_and_a_sender():
     with pytest.raises(conf.ConfigurationError) as rejected:
         conf.parse_values({conf.ACCOUNT_SID: "AC" + "a" * 32})
-    assert set(rejected.value.errors) == {conf.AUTH_TOKEN, conf.SENDER}
+    assert rejected.value.errors == {
+        conf.AUTH_TOKEN: "Connection · Twilio Auth Token is required when "
+        "Connection · Twilio Account SID is filled in",
+        conf.SENDER: "Connection · Sender is required when "
+        "Connection · Twilio Account SID is filled in",
+    }
 
 
 def test_saleor_configuration_items_become_values():
@@ -87,6 +92,127 @@ def test_a_stored_configuration_with_a_wrong_value_is_refused_each_time():
         with pytest.raises(conf.ConfigurationError) as raised:
             conf.stored_values(stored)
         assert list(raised.value.errors) == [conf.SENDER]
+
+
+# What the admin reads when a save is refused -------------------------------------------------
+
+OFFER_WITHOUT_FLOW = json.dumps([{"id": "x", "kind": "voucher"}])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            conf.ACCOUNT_SID,
+            "AC123",
+            "Connection · Twilio Account SID must start with AC followed by 32 hexadecimal "
+            "digits (0-9, a-f)",
+        ),
+        (
+            conf.SENDER,
+            "4155550100",
+            "Connection · Sender must be a phone number in E.164 format (e.g. +14155550123) "
+            "or a Messaging Service SID ('MG' followed by 32 hexadecimal digits)",
+        ),
+        (
+            conf.PUBLIC_BASE_URL,
+            "https://api.example.com/?a=1",
+            "Connection · Public base URL must not contain a query string or fragment",
+        ),
+        (
+            conf.STORE_URL,
+            "https://shop.example.com/{checkout_id}",
+            "Connection · Store home URL has an unknown placeholder {checkout_id}; "
+            "known: {channel}, {language}",
+        ),
+        (
+            conf.TRACKING_URL_TEMPLATE,
+            "https://track.example.com/",
+            "Connection · Tracking URL must contain {tracking_number}, "
+            "e.g. https://track.example.com/{tracking_number}",
+        ),
+        (
+            conf.OFFER_DELAYS_MINUTES,
+            "600, 30",
+            "Timing · Offer times (minutes after the order) must be increasing, each offer "
+            "later than the one before",
+        ),
+        (
+            conf.WIN_BACK_MAX_TEXTS,
+            "0",
+            "Timing · Win-back: most texts per customer must be a whole number from 1 to 24",
+        ),
+        (
+            conf.SEND_WINDOW_START,
+            "9am",
+            "Timing · Texts from (recipient's local time) must be a time of day as HH:MM, "
+            "e.g. 09:00",
+        ),
+        (
+            conf.OFFERS,
+            "[{",
+            "Offers · Offer list (JSON): must be a JSON list of offers: Expecting property name "
+            "enclosed in double quotes at line 1, column 3",
+        ),
+        (
+            conf.OFFERS,
+            OFFER_WITHOUT_FLOW,
+            "Offers · Offer list (JSON): offer 1 ('x'): flow must be one of "
+            "'post_purchase_offer', 'win_back', 'loyalty_invite'",
+        ),
+        (
+            conf.CONSENT_METADATA_KEY,
+            "sms consent",
+            "Compliance · Consent metadata key must be a metadata key without spaces, "
+            "at most 128 characters",
+        ),
+        (
+            conf.PRICE_PER_SEGMENT,
+            "-1",
+            "Reporting · Price per text segment (USD) must be a price of zero or more, "
+            "such as 0.0083",
+        ),
+        (
+            conf.text_override("order_confirmation"),
+            "Hi {{ fist_name }}",
+            "Texts · Order confirmation: unknown variable {{ fist_name }}; available: "
+            "shop_name, first_name, order_number, total",
+        ),
+    ],
+)
+def test_a_refused_value_is_named_by_the_label_the_dashboard_shows(field, value, message):
+    values = {**VALID, field: value}
+    if field == conf.OFFERS:
+        values[conf.CHECKOUT_URL_TEMPLATE] = "https://shop.example.com/c/{checkout_id}"
+
+    with pytest.raises(conf.ConfigurationError) as rejected:
+        conf.parse_values(values)
+
+    assert rejected.value.errors == {field: message}
+    assert str(rejected.value) == message
+
+
+def test_every_field_that_can_refuse_a_value_names_itself_by_its_dashboard_label():
+    # Numbers, times, addresses, offers and templates refuse this value; switches, the secret
+    # and the read-only field take anything.
+    refused = "not valid {{"
+    refusing = []
+    for field in conf.FIELDS:
+        try:
+            field.parse(refused)
+        except ValueError:
+            refusing.append(field)
+
+    with pytest.raises(conf.ConfigurationError) as rejected:
+        conf.parse_values({field.name: refused for field in conf.FIELDS})
+
+    assert {conf.ACCOUNT_SID, conf.OFFERS, conf.text_override("welcome")} <= set(
+        rejected.value.errors
+    )
+    assert list(rejected.value.errors) == [field.name for field in refusing]
+    for field in refusing:
+        label = field.dashboard_label
+        assert rejected.value.errors[field.name].startswith((f"{label} ", f"{label}: "))
 
 
 # The form as the Dashboard lists it ----------------------------------------------------------

@@ -171,22 +171,44 @@ def test_the_auth_token_is_masked_when_read_back(staff_api_client_can_manage_plu
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "field"),
+    ("name", "value", "field", "message"),
     [
-        (conf.ACCOUNT_SID, "SK0123", "accountSid"),
-        (conf.SENDER, "call me maybe", "sender"),
-        (conf.PUBLIC_BASE_URL, "ftp://api.example.com", "publicBaseUrl"),
+        (
+            conf.ACCOUNT_SID,
+            "SK0123",
+            "accountSid",
+            "Connection · Twilio Account SID must start with AC",
+        ),
+        (conf.SENDER, "call me maybe", "sender", "Connection · Sender must be a phone number"),
+        (
+            conf.PUBLIC_BASE_URL,
+            "ftp://api.example.com",
+            "publicBaseUrl",
+            "Connection · Public base URL must be an absolute http(s) URL",
+        ),
+        (
+            conf.text_override("order_confirmation"),
+            "Hi {{ fist_name }}",
+            "textOrderConfirmation",
+            "Texts · Order confirmation: unknown variable {{ fist_name }}",
+        ),
+        (
+            conf.OFFERS,
+            '[{"id": "x"}]',
+            "offers",
+            "Offers · Offer list (JSON): offer 1 ('x'): flow must be one of",
+        ),
     ],
 )
-def test_plugin_update_rejects_an_invalid_value_naming_the_field(
-    staff_api_client_can_manage_plugins, channel_USD, name, value, field
+def test_plugin_update_rejects_an_invalid_value_naming_the_field_by_its_label(
+    staff_api_client_can_manage_plugins, channel_USD, name, value, field, message
 ):
     data = update_plugin(staff_api_client_can_manage_plugins, channel_USD, {name: value})
 
-    [error] = data["errors"]
-    assert error["field"] == field
+    # An offer list also needs a public base URL and a checkout URL: those errors come too.
+    [error] = [error for error in data["errors"] if error["field"] == field]
     assert error["code"] == "INVALID"
-    assert name in error["message"]
+    assert error["message"].startswith(message)
     stored = PluginConfiguration.objects.get(identifier=conf.PLUGIN_ID, channel=channel_USD)
     assert {item["name"]: item["value"] for item in stored.configuration}[name] != value
 
@@ -198,4 +220,9 @@ def test_an_account_sid_without_token_and_sender_names_both_missing_fields(
         staff_api_client_can_manage_plugins, channel_USD, {conf.ACCOUNT_SID: ACCOUNT_SID}
     )
 
-    assert {error["field"] for error in data["errors"]} == {"authToken", "sender"}
+    assert {error["field"]: error["message"] for error in data["errors"]} == {
+        "authToken": "Connection · Twilio Auth Token is required when "
+        "Connection · Twilio Account SID is filled in",
+        "sender": "Connection · Sender is required when "
+        "Connection · Twilio Account SID is filled in",
+    }
