@@ -15,11 +15,12 @@ from dataclasses import dataclass, field, replace
 from datetime import time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils.functional import lazy
 from django.utils.module_loading import import_string
 
 from . import texts
@@ -80,6 +81,7 @@ class ConfigField:
     type: str
     default: Any
     label: str
+    # A text, or a lazy one (Django's `lazy`) that is built when first read.
     help_text: str
     parse: Parser = field(default=lambda value: value)
     # Given by `grouped`, which places the field in the form.
@@ -623,6 +625,7 @@ REPORTING_FIELDS = grouped(
 )
 
 
+@cache
 def text_help(key: str) -> str:
     """The help of a text's override field: its variables, and its English default with the
     encoding and segments it takes with sample values (opt-out line included)."""
@@ -639,6 +642,11 @@ def text_help(key: str) -> str:
         f"values): {texts.default_text(key, 'en')}"
     )
 
+
+# Rendering every shipped text took most of this module's own import time
+# (bench/bench_conf_import.py); Saleor reads a help text only when the Dashboard shows the form
+# or a channel's first save stores it (its JSON encoder renders a lazy text).
+_lazy_text_help = lazy(text_help, str)
 
 TEXT_FIELDS = grouped(
     Section.TEXTS,
@@ -658,7 +666,7 @@ TEXT_FIELDS = grouped(
             FieldType.MULTILINE,
             "",
             key.replace("_", " ").capitalize(),
-            text_help(key),
+            _lazy_text_help(key),
             _template_parser(key),
         )
         for key in texts.TEXT_KEYS

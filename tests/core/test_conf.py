@@ -1,5 +1,7 @@
 import itertools
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -285,3 +287,15 @@ def test_a_configuration_saved_in_an_older_order_is_listed_in_the_forms_order():
         conf.text_override("welcome"),
         "a_field_of_an_older_version",
     ]
+
+
+def test_the_help_of_text_fields_is_built_when_read_not_when_imported():
+    script = "import saleor_sms_plugin.conf as conf; print(conf.text_help.cache_info().currsize)"
+    imported = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    field = conf.fields_by_name()[conf.text_override("win_back_1")]
+
+    assert imported.stdout.strip() == "0"
+    assert str(field.help_text) == conf.text_help("win_back_1")
+    assert "opt-out line" in str(field.help_text)
