@@ -1,8 +1,9 @@
 """One channel's configuration: the fields an admin edits, parsed and validated once.
 
-Every configuration field is declared here, once. The Saleor plugin builds its Dashboard form
-(`DEFAULT_CONFIGURATION`, `CONFIG_STRUCTURE`) from `FIELDS`, and validates a save with
-`validate_values`; the core reads a channel's settings through `get_channel_settings`.
+Every configuration field is declared here, once, in the section of the form it belongs to.
+The Saleor plugin builds its Dashboard form (`DEFAULT_CONFIGURATION`, `CONFIG_STRUCTURE`) from
+`FIELDS`, and validates a save with `parse_values`, whose errors name each field by the label
+the Dashboard shows; the core reads a channel's settings through `get_channel_settings`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from enum import StrEnum
+from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils.functional import lazy
 from django.utils.module_loading import import_string
 
 from . import texts
@@ -39,12 +42,34 @@ class FieldType:
     OUTPUT = "OUTPUT"
 
 
+class Section(StrEnum):
+    """The sections of the form, in the order an admin fills them in."""
+
+    CONNECTION = "Connection"
+    FLOWS = "Flows"
+    TIMING = "Timing"
+    OFFERS = "Offers"
+    COMPLIANCE = "Compliance"
+    REPORTING = "Reporting"
+    TEXTS = "Texts"
+
+
 class ConfigurationError(ValueError):
-    """Invalid configuration values; `errors` maps each field name to its problem."""
+    """Invalid configuration values; `errors` maps each field name to a message that names the
+    field by its Dashboard label."""
 
     def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        super().__init__("; ".join(errors.values()))
         self.errors = dict(errors)
+
+
+class DetailedProblem(ValueError):
+    """A problem inside a structured value (an offer of the list, a text's template).
+
+    Its message follows the field's label after a colon ("Offers · Offer list (JSON): offer 2
+    ('x'): flow must be ..."), where a plain ValueError's message completes a sentence that
+    begins with the label ("Connection · Sender must be ...").
+    """
 
 
 Parser = Callable[[Any], Any]
@@ -56,8 +81,21 @@ class ConfigField:
     type: str
     default: Any
     label: str
+    # A text, or a lazy one (Django's `lazy`) that is built when first read.
     help_text: str
     parse: Parser = field(default=lambda value: value)
+    # Given by `grouped`, which places the field in the form.
+    section: Section | None = None
+
+    @property
+    def dashboard_label(self) -> str:
+        """The label the Dashboard shows: the section, then the field's own label.
+
+        Saleor's form has no groups, and the Dashboard moves secrets to a card of their own
+        and every checkbox below the text inputs: the prefix keeps each field's section in
+        sight wherever it lands.
+        """
+        return f"{self.section} · {self.label}" if self.section else self.label
 
 
 def _text(value: Any) -> str:
@@ -77,7 +115,7 @@ MESSAGING_SERVICE_SID_RE = re.compile(r"^MG[0-9a-f]{32}$")
 def _account_sid(value: Any) -> str:
     sid = _text(value)
     if sid and not ACCOUNT_SID_RE.match(sid):
-        raise ValueError("must be a Twilio Account SID: 'AC' followed by 32 hexadecimal digits")
+        raise ValueError("must start with AC followed by 32 hexadecimal digits (0-9, a-f)")
     return sid
 
 
@@ -226,7 +264,166 @@ def _metadata_key(value: Any) -> str:
     return key
 
 
-SCHEDULE_FIELDS: list[ConfigField] = [
+def _price(value: Any) -> Decimal:
+    try:
+        price = Decimal(_text(value) or "0")
+    except InvalidOperation as error:
+        raise ValueError("must be a price such as 0.0083") from error
+    if not price.is_finite() or price < 0:
+        raise ValueError("must be a price of zero or more, such as 0.0083")
+    return price
+
+
+URL_PLACEHOLDERS = ("{channel}", "{language}", "{checkout_id}", "{checkout_token}")
+_PLACEHOLDER_RE = re.compile(r"{[^{}]*}")
+
+
+def _url_template(required: tuple[str, ...], allowed: tuple[str, ...]) -> Parser:
+    def parse(value: Any) -> str:
+        template = _text(value)
+        if not template:
+            return template
+        _http_url(template.replace("{", "").replace("}", ""))
+        for placeholder in _PLACEHOLDER_RE.findall(template):
+            if placeholder not in allowed:
+                raise ValueError(
+                    f"has an unknown placeholder {placeholder}; known: {', '.join(allowed)}"
+                )
+        for placeholder in required:
+            if placeholder not in template:
+                raise ValueError(
+                    f"must contain {placeholder}, e.g. "
+                    "https://shop.example.com/{channel}/{language}/checkout?checkout={checkout_id}"
+                )
+        return template
+
+    return parse
+
+
+def _offers(value: Any) -> tuple[Any, ...]:
+    try:
+        return parse_offers(value)
+    except OfferProblem as problem:
+        raise DetailedProblem(str(problem)) from None
+
+
+def text_override(key: str) -> str:
+    """The name of the field that overrides a shipped text."""
+    return f"text_{key}"
+
+
+def _template_parser(key: str) -> Parser:
+    def parse(value: Any) -> str:
+        source = _text(value)
+        if source:
+            try:
+                texts.validate_template(source, key)
+            except texts.TemplateProblem as problem:
+                raise DetailedProblem(str(problem)) from None
+        return source
+
+    return parse
+
+
+TRANSLITERATE_LOOK_ALIKES = "transliterate_look_alikes"
+
+
+def grouped(section: Section, *fields: ConfigField) -> list[ConfigField]:
+    """The fields of one section of the form, in the order the admin reads them."""
+    return [replace(config_field, section=section) for config_field in fields]
+
+
+# The form, section by section, in the order of `Section`: a new field is one entry in its
+# section's list.
+
+CONNECTION_FIELDS = grouped(
+    Section.CONNECTION,
+    ConfigField(
+        ACCOUNT_SID,
+        FieldType.STRING,
+        "",
+        "Twilio Account SID",
+        "Starts with AC. Leave empty to print texts to the log instead of sending them.",
+        _account_sid,
+    ),
+    ConfigField(AUTH_TOKEN, FieldType.SECRET, "", "Twilio Auth Token", "", _text),
+    ConfigField(
+        SENDER,
+        FieldType.STRING,
+        "",
+        "Sender",
+        "The Twilio phone number (E.164, e.g. +14155550123) or Messaging Service SID (MG...).",
+        _sender,
+    ),
+    ConfigField(
+        PUBLIC_BASE_URL,
+        FieldType.STRING,
+        "",
+        "Public base URL",
+        "The address at which Twilio and shoppers reach this Saleor API, e.g. "
+        "https://api.example.com. Used for delivery callbacks, replies and offer links.",
+        _base_url,
+    ),
+    ConfigField(
+        LINK_HOST,
+        FieldType.STRING,
+        "",
+        "Link host",
+        "Serve offer links from a host of their own running saleor_sms_plugin.link_server, "
+        "e.g. https://go.shop.example: texts then carry <host>/<channel>/l/<token>. Empty: "
+        "links go through Saleor's plugin route under the public base URL. See docs/offers.md.",
+        _base_url,
+    ),
+    ConfigField(
+        CHECKOUT_URL_TEMPLATE,
+        FieldType.STRING,
+        "",
+        "Storefront checkout URL",
+        "Where an offer link opens the prefilled checkout, e.g. https://shop.example.com/"
+        "{channel}/{language}/checkout?checkout={checkout_id}. Placeholders: "
+        + ", ".join(URL_PLACEHOLDERS),
+        _url_template(("{checkout_id}",), URL_PLACEHOLDERS),
+    ),
+    ConfigField(
+        STORE_URL,
+        FieldType.STRING,
+        "",
+        "Store home URL",
+        "Linked from the page shown for an expired or unknown link, e.g. "
+        "https://shop.example.com/{channel}/{language}. Placeholders: {channel}, {language}",
+        _url_template((), URL_PLACEHOLDERS[:2]),
+    ),
+    ConfigField(
+        TRACKING_URL_TEMPLATE,
+        FieldType.STRING,
+        "",
+        "Tracking URL",
+        "Link sent with the tracking number, e.g. https://track.example.com/{tracking_number}",
+        _tracking_url_template,
+    ),
+    ConfigField(
+        INBOUND_FORWARD_URL,
+        FieldType.STRING,
+        "",
+        "Forward replies to (URL)",
+        "Replies that are not keywords are stored and POSTed here as JSON.",
+        _http_url,
+    ),
+)
+
+FLOW_FIELDS = grouped(
+    Section.FLOWS,
+    *(
+        ConfigField(
+            flow_switch(flow),
+            FieldType.BOOLEAN,
+            default,
+            "Send " + flow.value.replace("_", " "),
+            help_text,
+            _boolean,
+        )
+        for flow, default, help_text in CONFIGURABLE_FLOWS
+    ),
     ConfigField(
         THANK_YOU_WITH_CONFIRMATION,
         FieldType.BOOLEAN,
@@ -235,6 +432,10 @@ SCHEDULE_FIELDS: list[ConfigField] = [
         "Add the thank-you to the order confirmation instead of sending a text of its own.",
         _boolean,
     ),
+)
+
+TIMING_FIELDS = grouped(
+    Section.TIMING,
     ConfigField(
         THANK_YOU_DELAY_MINUTES,
         FieldType.STRING,
@@ -335,6 +536,46 @@ SCHEDULE_FIELDS: list[ConfigField] = [
         "",
         _count(1, 90),
     ),
+)
+
+OFFER_FIELDS = grouped(
+    Section.OFFERS,
+    ConfigField(
+        OFFERS,
+        FieldType.MULTILINE,
+        "",
+        "Offer list (JSON)",
+        'A JSON list; each offer attaches to a flow\'s text: {"id": "thanks15", "flow": '
+        '"post_purchase_offer", "step": 1, "kind": "voucher", "discount_type": "percentage", '
+        '"discount_value": 15, "voucher_code": "THANKS15"}. kind: voucher, products, choice, '
+        "mystery; discount_type: percentage, fixed, free_shipping; voucher_code (shared) or "
+        "voucher_id (a unique code per recipient); products: product or variant ids. See "
+        "docs/offers.md.",
+        _offers,
+    ),
+    ConfigField(
+        OFFER_LINK_LIFETIME_DAYS,
+        FieldType.STRING,
+        "7",
+        "Offer links work for (days)",
+        "After this many days from the text, a link shows an expired page; an offer may set "
+        "its own lifetime_days.",
+        _count(1, 365),
+    ),
+    ConfigField(
+        PREPARE_CHECKOUTS,
+        FieldType.BOOLEAN,
+        True,
+        "Prepare checkouts when a text is sent",
+        "Create the checkout of a voucher, product or mystery offer in the background once its "
+        "text is sent, so that the link opens at once. A choice offer's checkout waits for the "
+        "shopper's pick. Off: the first click creates the checkout.",
+        _boolean,
+    ),
+)
+
+COMPLIANCE_FIELDS = grouped(
+    Section.COMPLIANCE,
     ConfigField(
         CONSENT_METADATA_KEY,
         FieldType.STRING,
@@ -343,30 +584,6 @@ SCHEDULE_FIELDS: list[ConfigField] = [
         "Checkout, order or customer metadata key whose value (true/false) records consent "
         "to marketing texts. Empty: consent only through the API or a START reply.",
         _metadata_key,
-    ),
-    ConfigField(
-        TRACKING_URL_TEMPLATE,
-        FieldType.STRING,
-        "",
-        "Tracking URL",
-        "Link sent with the tracking number, e.g. https://track.example.com/{tracking_number}",
-        _tracking_url_template,
-    ),
-    ConfigField(
-        RETENTION_DAYS,
-        FieldType.STRING,
-        "180",
-        "Keep message texts (days)",
-        "Bodies and order details of older messages are erased; 0 keeps them.",
-        _count(0, 3650),
-    ),
-    ConfigField(
-        INBOUND_FORWARD_URL,
-        FieldType.STRING,
-        "",
-        "Forward replies to (URL)",
-        "Replies that are not keywords are stored and POSTed here as JSON.",
-        _http_url,
     ),
     ConfigField(
         REPLY_TO_KEYWORDS,
@@ -385,20 +602,18 @@ SCHEDULE_FIELDS: list[ConfigField] = [
         "Services; turn on only for a short code outside a Messaging Service.",
         _boolean,
     ),
-]
+    ConfigField(
+        RETENTION_DAYS,
+        FieldType.STRING,
+        "180",
+        "Keep message texts (days)",
+        "Bodies and order details of older messages are erased; 0 keeps them.",
+        _count(0, 3650),
+    ),
+)
 
-
-def _price(value: Any) -> Decimal:
-    try:
-        price = Decimal(_text(value) or "0")
-    except InvalidOperation as error:
-        raise ValueError("must be a price such as 0.0083") from error
-    if not price.is_finite() or price < 0:
-        raise ValueError("must be a price of zero or more, such as 0.0083")
-    return price
-
-
-REPORTING_FIELDS: list[ConfigField] = [
+REPORTING_FIELDS = grouped(
+    Section.REPORTING,
     ConfigField(
         PRICE_PER_SEGMENT,
         FieldType.STRING,
@@ -420,220 +635,84 @@ REPORTING_FIELDS: list[ConfigField] = [
         f"{GRAPHQL_PATH}.",
         _text,
     ),
-]
+)
 
 
-URL_PLACEHOLDERS = ("{channel}", "{language}", "{checkout_id}", "{checkout_token}")
-_PLACEHOLDER_RE = re.compile(r"{[^{}]*}")
+@cache
+def text_help(key: str) -> str:
+    """The help of a text's override field: its variables, and its English default with the
+    encoding and segments it takes with sample values (opt-out line included)."""
+    sample_values = texts.sample_variables("en", "USD")
+    sample = texts.render_text(key, "en", sample_values)
+    if texts.carries_opt_out_line(key):
+        sample = f"{sample}\n{texts.render_text('opt_out_line', 'en', sample_values)}"
+    info = texts.count_segments(sample)
+    variables = ", ".join("{{ " + name + " }}" for name in texts.allowed_variables(key))
+    return (
+        f"Empty: the shipped text in the shopper's language. Variables: {variables}. "
+        + ("The opt-out line is added below. " if texts.carries_opt_out_line(key) else "")
+        + f"English default ({info.encoding}, {info.segments} segment(s) with sample "
+        f"values): {texts.default_text(key, 'en')}"
+    )
 
 
-def _url_template(required: tuple[str, ...], allowed: tuple[str, ...]) -> Parser:
-    def parse(value: Any) -> str:
-        template = _text(value)
-        if not template:
-            return template
-        _http_url(template.replace("{", "").replace("}", ""))
-        for placeholder in _PLACEHOLDER_RE.findall(template):
-            if placeholder not in allowed:
-                raise ValueError(
-                    f"has an unknown placeholder {placeholder}; known: {', '.join(allowed)}"
-                )
-        for placeholder in required:
-            if placeholder not in template:
-                raise ValueError(
-                    f"must contain {placeholder}, e.g. "
-                    "https://shop.example.com/{channel}/{language}/checkout?checkout={checkout_id}"
-                )
-        return template
+# Rendering every shipped text took most of this module's own import time
+# (bench/bench_conf_import.py); Saleor reads a help text only when the Dashboard shows the form
+# or a channel's first save stores it (its JSON encoder renders a lazy text).
+_lazy_text_help = lazy(text_help, str)
 
-    return parse
-
-
-def _offers(value: Any) -> tuple[Any, ...]:
-    try:
-        return parse_offers(value)
-    except OfferProblem as problem:
-        raise ValueError(str(problem)) from None
-
-
-OFFER_FIELDS: list[ConfigField] = [
+TEXT_FIELDS = grouped(
+    Section.TEXTS,
     ConfigField(
-        CHECKOUT_URL_TEMPLATE,
-        FieldType.STRING,
-        "",
-        "Storefront checkout URL",
-        "Where an offer link opens the prefilled checkout, e.g. https://shop.example.com/"
-        "{channel}/{language}/checkout?checkout={checkout_id}. Placeholders: "
-        + ", ".join(URL_PLACEHOLDERS),
-        _url_template(("{checkout_id}",), URL_PLACEHOLDERS),
-    ),
-    ConfigField(
-        STORE_URL,
-        FieldType.STRING,
-        "",
-        "Store home URL",
-        "Linked from the page shown for an expired or unknown link, e.g. "
-        "https://shop.example.com/{channel}/{language}. Placeholders: {channel}, {language}",
-        _url_template((), URL_PLACEHOLDERS[:2]),
-    ),
-    ConfigField(
-        OFFER_LINK_LIFETIME_DAYS,
-        FieldType.STRING,
-        "7",
-        "Offer links work for (days)",
-        "After this many days from the text, a link shows an expired page; an offer may set "
-        "its own lifetime_days.",
-        _count(1, 365),
-    ),
-    ConfigField(
-        OFFERS,
-        FieldType.MULTILINE,
-        "",
-        "Offers (JSON)",
-        'A JSON list; each offer attaches to a flow\'s text: {"id": "thanks15", "flow": '
-        '"post_purchase_offer", "step": 1, "kind": "voucher", "discount_type": "percentage", '
-        '"discount_value": 15, "voucher_code": "THANKS15"}. kind: voucher, products, choice, '
-        "mystery; discount_type: percentage, fixed, free_shipping; voucher_code (shared) or "
-        "voucher_id (a unique code per recipient); products: product or variant ids. See "
-        "docs/offers.md.",
-        _offers,
-    ),
-    ConfigField(
-        PREPARE_CHECKOUTS,
+        TRANSLITERATE_LOOK_ALIKES,
         FieldType.BOOLEAN,
         True,
-        "Prepare checkouts when a text is sent",
-        "Create the checkout of a voucher, product or mystery offer in the background once its "
-        "text is sent, so that the link opens at once. A choice offer's checkout waits for the "
-        "shopper's pick. Off: the first click creates the checkout.",
+        "Keep texts in GSM-7",
+        "Replace curly quotes, long dashes, special spaces and the ellipsis with their plain "
+        "twins before sending. One such character turns a text into Unicode (UCS-2): 70 "
+        "characters a segment instead of 160. Letters are never changed.",
         _boolean,
-    ),
-    ConfigField(
-        LINK_HOST,
-        FieldType.STRING,
-        "",
-        "Link host",
-        "Serve offer links from a host of their own running saleor_sms_plugin.link_server, "
-        "e.g. https://go.shop.example: texts then carry <host>/<channel>/l/<token>. Empty: "
-        "links go through Saleor's plugin route under the public base URL. See docs/offers.md.",
-        _base_url,
-    ),
-]
-
-
-def text_override(key: str) -> str:
-    """The name of the field that overrides a shipped text."""
-    return f"text_{key}"
-
-
-def _template_parser(key: str) -> Parser:
-    def parse(value: Any) -> str:
-        source = _text(value)
-        if source:
-            try:
-                texts.validate_template(source, key)
-            except texts.TemplateProblem as problem:
-                raise ValueError(str(problem)) from None
-        return source
-
-    return parse
-
-
-TRANSLITERATE_LOOK_ALIKES = "transliterate_look_alikes"
-
-
-def text_fields() -> list[ConfigField]:
-    """The look-alike switch, then one optional override per shipped text, validated on save."""
-    fields = [
-        ConfigField(
-            TRANSLITERATE_LOOK_ALIKES,
-            FieldType.BOOLEAN,
-            True,
-            "Keep texts in GSM-7",
-            "Replace curly quotes, long dashes, special spaces and the ellipsis with their plain "
-            "twins before sending. One such character turns a text into Unicode (UCS-2): 70 "
-            "characters a segment instead of 160. Letters are never changed.",
-            _boolean,
-        )
-    ]
-    sample_values = texts.sample_variables("en", "USD")
-    opt_out = texts.render_text("opt_out_line", "en", sample_values)
-    for key in texts.TEXT_KEYS:
-        english = texts.default_text(key, "en")
-        sample = texts.render_text(key, "en", sample_values)
-        if texts.carries_opt_out_line(key):
-            sample = f"{sample}\n{opt_out}"
-        info = texts.count_segments(sample)
-        variables = ", ".join("{{ " + name + " }}" for name in texts.allowed_variables(key))
-        fields.append(
-            ConfigField(
-                text_override(key),
-                FieldType.MULTILINE,
-                "",
-                "Text: " + key.replace("_", " "),
-                f"Empty: the shipped text in the shopper's language. Variables: {variables}. "
-                + ("The opt-out line is added below. " if texts.carries_opt_out_line(key) else "")
-                + f"English default ({info.encoding}, {info.segments} segment(s) with sample "
-                f"values): {english}",
-                _template_parser(key),
-            )
-        )
-    return fields
-
-
-FIELDS: list[ConfigField] = [
-    ConfigField(
-        ACCOUNT_SID,
-        FieldType.STRING,
-        "",
-        "Twilio Account SID",
-        "Starts with AC. Leave empty to print texts to the log instead of sending them.",
-        _account_sid,
-    ),
-    ConfigField(AUTH_TOKEN, FieldType.SECRET, "", "Twilio Auth Token", "", _text),
-    ConfigField(
-        SENDER,
-        FieldType.STRING,
-        "",
-        "Sender",
-        "The Twilio phone number (E.164, e.g. +14155550123) or Messaging Service SID (MG...).",
-        _sender,
-    ),
-    ConfigField(
-        PUBLIC_BASE_URL,
-        FieldType.STRING,
-        "",
-        "Public base URL",
-        "The address at which Twilio and shoppers reach this Saleor API, e.g. "
-        "https://api.example.com. Used for delivery callbacks, replies and offer links.",
-        _base_url,
     ),
     *(
         ConfigField(
-            flow_switch(flow),
-            FieldType.BOOLEAN,
-            default,
-            "Send: " + flow.value.replace("_", " "),
-            help_text,
-            _boolean,
+            text_override(key),
+            FieldType.MULTILINE,
+            "",
+            key.replace("_", " ").capitalize(),
+            _lazy_text_help(key),
+            _template_parser(key),
         )
-        for flow, default, help_text in CONFIGURABLE_FLOWS
+        for key in texts.TEXT_KEYS
     ),
-    *SCHEDULE_FIELDS,
-    *REPORTING_FIELDS,
+)
+
+FIELDS: list[ConfigField] = [
+    *CONNECTION_FIELDS,
+    *FLOW_FIELDS,
+    *TIMING_FIELDS,
     *OFFER_FIELDS,
-    *text_fields(),
+    *COMPLIANCE_FIELDS,
+    *REPORTING_FIELDS,
+    *TEXT_FIELDS,
 ]
+_BY_NAME = {config_field.name: config_field for config_field in FIELDS}
+_POSITIONS = {name: position for position, name in enumerate(_BY_NAME)}
 
 
 def fields_by_name() -> dict[str, ConfigField]:
-    return {config_field.name: config_field for config_field in FIELDS}
+    return dict(_BY_NAME)
+
+
+def in_form_order[Item: Mapping[str, Any]](items: Iterable[Item]) -> list[Item]:
+    """Saleor's configuration items ({"name", "value", ...}) in the order of `FIELDS`; items of
+    no field (left from an older version) go last."""
+    return sorted(items, key=lambda item: _POSITIONS.get(item["name"], len(_POSITIONS)))
 
 
 def parse_values(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Parse raw configuration values into typed ones, defaults filling the gaps.
 
-    Raises ConfigurationError naming every field whose value is invalid.
+    Raises ConfigurationError naming every field whose value is invalid by its Dashboard label.
     """
     parsed: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -644,7 +723,7 @@ def parse_values(raw: Mapping[str, Any]) -> dict[str, Any]:
         try:
             parsed[config_field.name] = config_field.parse(value)
         except ValueError as error:
-            errors[config_field.name] = str(error)
+            errors[config_field.name] = problem_message(config_field, error)
     for name, message in _cross_field_errors(parsed).items():
         errors.setdefault(name, message)
     if errors:
@@ -652,16 +731,30 @@ def parse_values(raw: Mapping[str, Any]) -> dict[str, Any]:
     return parsed
 
 
+def problem_message(config_field: ConfigField, problem: ValueError) -> str:
+    """What the admin reads: the field's Dashboard label, then what is wrong with its value."""
+    separator = ": " if isinstance(problem, DetailedProblem) else " "
+    return f"{config_field.dashboard_label}{separator}{problem}"
+
+
+# Fields required once another one is filled in: (that one, the fields it requires).
+REQUIRED_WITH: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (ACCOUNT_SID, (AUTH_TOKEN, SENDER)),
+    (OFFERS, (PUBLIC_BASE_URL, CHECKOUT_URL_TEMPLATE)),
+)
+
+
 def _cross_field_errors(parsed: Mapping[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if parsed.get(ACCOUNT_SID):
-        for name in (AUTH_TOKEN, SENDER):
+    for trigger, required in REQUIRED_WITH:
+        if not parsed.get(trigger):
+            continue
+        for name in required:
             if name in parsed and not parsed[name]:
-                errors[name] = "is required when an Account SID is set"
-    if parsed.get(OFFERS):
-        for name in (PUBLIC_BASE_URL, CHECKOUT_URL_TEMPLATE):
-            if name in parsed and not parsed[name]:
-                errors[name] = "is required when offers are configured"
+                problem = ValueError(
+                    f"is required when {_BY_NAME[trigger].dashboard_label} is filled in"
+                )
+                errors[name] = problem_message(_BY_NAME[name], problem)
     return errors
 
 
@@ -674,7 +767,7 @@ def validate_values(raw: Mapping[str, Any]) -> dict[str, Any]:
     """
     parsed = parse_values(raw)
     errors = {
-        flow_switch(flow): problem
+        flow_switch(flow): problem_message(_BY_NAME[flow_switch(flow)], ValueError(problem))
         for flow in (Flow.POST_PURCHASE_OFFER, Flow.WIN_BACK, Flow.LOYALTY_INVITE)
         if parsed.get(flow_switch(flow)) and (problem := _texts_without_offer(parsed, flow))
     }
@@ -709,7 +802,7 @@ def _offer_steps(parsed: Mapping[str, Any], flow: Flow) -> range:
 
 
 def _fixes(flow: Flow, first_step: int, missing: Iterable[str]) -> str:
-    label = {config_field.name: config_field.label for config_field in FIELDS}
+    label = {config_field.name: config_field.dashboard_label for config_field in FIELDS}
     fixes = []
     if OFFER_VALUES.intersection(missing):
         fixes.append(

@@ -70,9 +70,24 @@ class SmsPlugin(BasePlugin):
     DEFAULT_ACTIVE = False
     DEFAULT_CONFIGURATION = [{"name": field.name, "value": field.default} for field in conf.FIELDS]
     CONFIG_STRUCTURE = {
-        field.name: {"type": field.type, "label": field.label, "help_text": field.help_text}
+        field.name: {
+            "type": field.type,
+            "label": field.dashboard_label,
+            "help_text": field.help_text,
+        }
         for field in conf.FIELDS
     }
+
+    def get_plugin_configuration(
+        self, configuration: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]]:
+        """The configuration Saleor shows, every channel's in the order of the form.
+
+        Saleor keeps the order in which a channel's configuration was first saved and appends
+        fields added since: a channel saved before a field moved to its section would show the
+        old order.
+        """
+        return conf.in_form_order(super().get_plugin_configuration(configuration))
 
     @classmethod
     def validate_plugin_configuration(
@@ -81,8 +96,8 @@ class SmsPlugin(BasePlugin):
         """Reject a save with every invalid field named, before anything is stored.
 
         Saleor calls this with the stored configuration already merged with the admin's
-        changes; the GraphQL error names each field in camelCase (`account_sid` ->
-        `accountSid`).
+        changes. Each GraphQL error carries the field's name in camelCase (`account_sid` ->
+        `accountSid`) and a message that names it by the label the Dashboard shows.
         """
         values = conf.values_from_configuration(plugin_configuration.configuration or [])
         try:
@@ -90,7 +105,7 @@ class SmsPlugin(BasePlugin):
         except conf.ConfigurationError as error:
             raise ValidationError(
                 {
-                    name: ValidationError(f"{name} {message}", code="invalid")
+                    name: ValidationError(message, code="invalid")
                     for name, message in error.errors.items()
                 }
             ) from error
@@ -98,9 +113,9 @@ class SmsPlugin(BasePlugin):
         if channel is not None and parsed[conf.OFFERS]:
             problems = checkouts.offers_problems(channel.slug, parsed[conf.OFFERS])
             if problems:
-                raise ValidationError(
-                    {conf.OFFERS: ValidationError(f"{conf.OFFERS}: " + "; ".join(problems))}
-                )
+                problem = conf.DetailedProblem("; ".join(problems))
+                message = conf.problem_message(conf.fields_by_name()[conf.OFFERS], problem)
+                raise ValidationError({conf.OFFERS: ValidationError(message, code="invalid")})
 
     @classmethod
     def pre_save_plugin_configuration(cls, plugin_configuration: PluginConfiguration) -> None:

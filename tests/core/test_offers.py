@@ -156,7 +156,7 @@ def test_the_configuration_names_the_offers_field_when_it_is_wrong():
         conf.parse_values(values)
 
     assert raised.value.errors == {
-        conf.OFFERS: "offer 1 ('x'): flow must be one of "
+        conf.OFFERS: "Offers · Offer list (JSON): offer 1 ('x'): flow must be one of "
         "'post_purchase_offer', 'win_back', 'loyalty_invite'"
     }
 
@@ -170,8 +170,10 @@ def test_offers_need_a_public_base_url_and_a_checkout_url():
         conf.parse_values(values)
 
     assert raised.value.errors == {
-        conf.PUBLIC_BASE_URL: "is required when offers are configured",
-        conf.CHECKOUT_URL_TEMPLATE: "is required when offers are configured",
+        conf.PUBLIC_BASE_URL: "Connection · Public base URL is required when "
+        "Offers · Offer list (JSON) is filled in",
+        conf.CHECKOUT_URL_TEMPLATE: "Connection · Storefront checkout URL is required when "
+        "Offers · Offer list (JSON) is filled in",
     }
 
 

@@ -324,7 +324,9 @@ def test_broken_overrides_are_rejected_on_save_with_the_field_named(source, prob
         conf.parse_values({"text_order_confirmation": source})
 
     assert list(rejected.value.errors) == ["text_order_confirmation"]
-    assert problem in rejected.value.errors["text_order_confirmation"]
+    message = rejected.value.errors["text_order_confirmation"]
+    assert message.startswith("Texts · Order confirmation: ")
+    assert problem in message
 
 
 def test_every_text_can_be_overridden_and_the_form_shows_variables_and_segments():

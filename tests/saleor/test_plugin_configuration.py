@@ -23,7 +23,9 @@ query {
     edges { node {
       id name
       globalConfiguration { active }
-      channelConfigurations { active channel { slug } configuration { name value type } }
+      channelConfigurations {
+        active channel { slug } configuration { name value type label helpText }
+      }
     } }
   }
 }
@@ -75,6 +77,42 @@ def test_plugins_query_lists_the_plugin_with_a_configuration_per_channel(
     types = {item["name"]: item["type"] for item in by_channel[channel_USD.slug]["configuration"]}
     assert types[conf.ACCOUNT_SID] == "STRING"
     assert types[conf.AUTH_TOKEN] == "SECRET"
+
+
+def test_the_dashboard_lists_the_fields_section_by_section_with_labels_and_help(
+    staff_api_client_can_manage_plugins, channel_USD
+):
+    content = get_graphql_content(staff_api_client_can_manage_plugins.post_graphql(PLUGINS_QUERY))
+
+    [edge] = content["data"]["plugins"]["edges"]
+    [usd] = [
+        item
+        for item in edge["node"]["channelConfigurations"]
+        if item["channel"]["slug"] == channel_USD.slug
+    ]
+    items = usd["configuration"]
+    assert [item["name"] for item in items] == [field.name for field in conf.FIELDS]
+    assert [item["label"] for item in items] == [field.dashboard_label for field in conf.FIELDS]
+    assert items[0]["label"] == "Connection · Twilio Account SID"
+    help_texts = {item["name"]: item["helpText"] for item in items}
+    assert help_texts[conf.text_override("win_back_1")] == conf.text_help("win_back_1")
+
+
+def test_a_channel_saved_in_an_older_order_is_listed_in_the_forms_order(channel_USD):
+    # Saleor keeps the order of a channel's first save: here, one from before the sections.
+    PluginConfiguration.objects.create(
+        identifier=conf.PLUGIN_ID,
+        name=SmsPlugin.PLUGIN_NAME,
+        channel=channel_USD,
+        configuration=[
+            {"name": field.name, "value": field.default} for field in reversed(conf.FIELDS)
+        ],
+    )
+
+    manager = get_plugins_manager(allow_replica=False)
+    usd = manager.get_plugin(conf.PLUGIN_ID, channel_slug=channel_USD.slug)
+
+    assert [item["name"] for item in usd.configuration] == [field.name for field in conf.FIELDS]
 
 
 def update_plugin(client, channel, configuration, active=False):
@@ -133,22 +171,44 @@ def test_the_auth_token_is_masked_when_read_back(staff_api_client_can_manage_plu
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "field"),
+    ("name", "value", "field", "message"),
     [
-        (conf.ACCOUNT_SID, "SK0123", "accountSid"),
-        (conf.SENDER, "call me maybe", "sender"),
-        (conf.PUBLIC_BASE_URL, "ftp://api.example.com", "publicBaseUrl"),
+        (
+            conf.ACCOUNT_SID,
+            "SK0123",
+            "accountSid",
+            "Connection · Twilio Account SID must start with AC",
+        ),
+        (conf.SENDER, "call me maybe", "sender", "Connection · Sender must be a phone number"),
+        (
+            conf.PUBLIC_BASE_URL,
+            "ftp://api.example.com",
+            "publicBaseUrl",
+            "Connection · Public base URL must be an absolute http(s) URL",
+        ),
+        (
+            conf.text_override("order_confirmation"),
+            "Hi {{ fist_name }}",
+            "textOrderConfirmation",
+            "Texts · Order confirmation: unknown variable {{ fist_name }}",
+        ),
+        (
+            conf.OFFERS,
+            '[{"id": "x"}]',
+            "offers",
+            "Offers · Offer list (JSON): offer 1 ('x'): flow must be one of",
+        ),
     ],
 )
-def test_plugin_update_rejects_an_invalid_value_naming_the_field(
-    staff_api_client_can_manage_plugins, channel_USD, name, value, field
+def test_plugin_update_rejects_an_invalid_value_naming_the_field_by_its_label(
+    staff_api_client_can_manage_plugins, channel_USD, name, value, field, message
 ):
     data = update_plugin(staff_api_client_can_manage_plugins, channel_USD, {name: value})
 
-    [error] = data["errors"]
-    assert error["field"] == field
+    # An offer list also needs a public base URL and a checkout URL: those errors come too.
+    [error] = [error for error in data["errors"] if error["field"] == field]
     assert error["code"] == "INVALID"
-    assert name in error["message"]
+    assert error["message"].startswith(message)
     stored = PluginConfiguration.objects.get(identifier=conf.PLUGIN_ID, channel=channel_USD)
     assert {item["name"]: item["value"] for item in stored.configuration}[name] != value
 
@@ -175,4 +235,9 @@ def test_an_account_sid_without_token_and_sender_names_both_missing_fields(
         staff_api_client_can_manage_plugins, channel_USD, {conf.ACCOUNT_SID: ACCOUNT_SID}
     )
 
-    assert {error["field"] for error in data["errors"]} == {"authToken", "sender"}
+    assert {error["field"]: error["message"] for error in data["errors"]} == {
+        "authToken": "Connection · Twilio Auth Token is required when "
+        "Connection · Twilio Account SID is filled in",
+        "sender": "Connection · Sender is required when "
+        "Connection · Twilio Account SID is filled in",
+    }
