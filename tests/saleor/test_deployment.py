@@ -161,7 +161,13 @@ def test_delayed_texts_and_every_periodic_task_run_under_saleors_worker_and_beat
     # order, through the periodic dispatcher that Saleor's beat runs.
     confirmation = Message.objects.get(order_id=str(order.id), flow=Flow.ORDER_CONFIRMATION)
     offer = Message.objects.get(order_id=str(order.id), flow=Flow.POST_PURCHASE_OFFER, step=1)
-    wait_until(lambda: len(twilio.messages) >= 2, timeout=180, interval=0.5)
+    try:
+        wait_until(lambda: len(twilio.messages) >= 2, timeout=300, interval=0.5)
+    finally:
+        print(  # what the texts were doing, should the wait fail
+            list(Message.objects.values("flow", "step", "status", "reason", "due_at")),
+            [accepted.form["Body"] for accepted in twilio.messages],
+        )
     first, second = twilio.messages[:2]
     assert str(order.number) in first.form["Body"]
     assert "/l/" in second.form["Body"]

@@ -52,7 +52,10 @@ def call_link_server(path: str) -> tuple[int, dict[str, str]]:
         answer.update(status=int(status.split()[0]), headers=dict(headers))
 
     with transaction_kept_open():
-        b"".join(link_server.wsgi_application(environ, start_response))
+        response = link_server.wsgi_application(environ, start_response)
+        b"".join(response)
+        # As a WSGI server does: closing ends the request (and Django's per-thread URLconf).
+        response.close()
     return answer["status"], answer["headers"]
 
 

@@ -222,7 +222,7 @@ def test_plugin_update_refuses_offers_switched_on_without_an_offer_for_their_tex
 
     [error] = data["errors"]
     assert error["field"] == "flowPostPurchaseOfferEnabled"
-    assert '"Offers (JSON)"' in error["message"]
+    assert f'"{conf.fields_by_name()[conf.OFFERS].dashboard_label}"' in error["message"]
     assert "{{ discount }}" in error["message"]
     stored = PluginConfiguration.objects.get(identifier=conf.PLUGIN_ID, channel=channel_USD)
     assert not {item["name"]: item["value"] for item in stored.configuration}.get(switch)
