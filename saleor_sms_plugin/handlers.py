@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import functools
-import logging
 
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
-from . import consent, flows, links, privacy, scheduling
+from . import consent, flows, links, privacy, scheduling, task_queue
 from .conf import ChannelSettings, get_channel_settings
 from .constants import Consent, SkipReason, Status
 from .dispatch import cancel_pending
@@ -17,8 +15,6 @@ from .events import CustomerSnapshot, FulfillmentSnapshot, OrderSnapshot
 from .models import Message, Recipient
 from .phones import PhoneNumberRejected, normalize_phone
 from .scheduling import schedule_for_order
-
-logger = logging.getLogger(__name__)
 
 
 def on_order_placed(order: OrderSnapshot) -> list[Message]:
@@ -181,7 +177,8 @@ def withdraw_consent(
 def enqueue_due(messages: list[Message]) -> None:
     """Send due messages from a worker after the current transaction commits.
 
-    If the broker loses the task, the periodic dispatcher still finds the row.
+    The caller never waits on the broker (`task_queue.enqueue`): if the broker does not take
+    the task, or loses it, the periodic dispatcher still finds the row.
     """
     now = timezone.now()
     for message in messages:
@@ -192,10 +189,5 @@ def enqueue_due(messages: list[Message]) -> None:
 def _enqueue_send(message_id: int) -> None:
     from .tasks import send_message_task
 
-    try:
-        send_message_task.delay(message_id)
-    except OperationalError as error:
-        # The order is placed and the message stored: the periodic dispatcher sends it.
-        logger.warning(
-            "Could not enqueue message %s, the dispatcher will send it: %s", message_id, error
-        )
+    # Not taken by the broker: the periodic dispatcher sends the stored message.
+    task_queue.enqueue(send_message_task, message_id)
