@@ -18,6 +18,7 @@ class SaleorSmsPluginConfig(AppConfig):
         from .signals import conversion
 
         conversion.connect(stop_offers_after_conversion, dispatch_uid="sms-stop-offers")
+        self._register_inbox_handlers()
 
         from django.apps import apps
 
@@ -25,3 +26,7 @@ class SaleorSmsPluginConfig(AppConfig):
             from .plugin import follow_customer_accounts
 
             follow_customer_accounts()
+
+    def _register_inbox_handlers(self) -> None:
+        """The core's own event inbox handlers, in web and worker processes alike."""
+        from . import handlers  # noqa: F401 - registers them when imported

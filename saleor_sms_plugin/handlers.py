@@ -7,7 +7,7 @@ import functools
 from django.db import transaction
 from django.utils import timezone
 
-from . import consent, flows, links, privacy, scheduling, task_queue
+from . import consent, event_inbox, flows, links, privacy, scheduling, task_queue
 from .conf import ChannelSettings, get_channel_settings
 from .constants import Consent, SkipReason, Status
 from .dispatch import cancel_pending
@@ -15,6 +15,23 @@ from .events import CustomerSnapshot, FulfillmentSnapshot, OrderSnapshot
 from .models import Message, Recipient
 from .phones import PhoneNumberRejected, normalize_phone
 from .scheduling import schedule_for_order
+
+#: The inbox's kind for an order reported with its whole snapshot (`record_order_placed`).
+ORDER_PLACED = "core.order_placed"
+
+
+def record_order_placed(order: OrderSnapshot) -> bool:
+    """Record a new order in the event inbox: `on_order_placed` runs in a worker once the
+    caller's transaction commits, so the caller does one INSERT. False for an order recorded
+    before (nothing happens)."""
+    return event_inbox.record_event(
+        ORDER_PLACED, order.id, channel_slug=order.channel_slug, payload=order.to_json()
+    )
+
+
+@event_inbox.handles(ORDER_PLACED)
+def _order_placed_from_inbox(event: event_inbox.RecordedEvent) -> None:
+    on_order_placed(OrderSnapshot.from_json(event.payload))
 
 
 def on_order_placed(order: OrderSnapshot) -> list[Message]:

@@ -1,8 +1,9 @@
-"""A request never waits on the broker.
+"""A request never waits on the broker; texts of orders placed while it is away still go out once.
 
-Orders are placed as Saleor reports them, in the order's transaction (`handlers.on_order_placed`
-hands texts due now to a worker after commit). The broker is a Redis server of the test's own,
-stopped and started again.
+Orders are placed as Saleor reports them, in the order's transaction: directly
+(`handlers.on_order_placed`, which hands texts due now to a worker after commit) and through the
+event inbox (`handlers.record_order_placed`, which hands the event to a worker after commit).
+The broker is a Redis server of the test's own, stopped and started again.
 """
 
 from __future__ import annotations
@@ -17,20 +18,25 @@ import pytest
 from django.db import transaction
 
 from saleor_sms_plugin import handlers, task_queue
-from saleor_sms_plugin.constants import Flow
+from saleor_sms_plugin.constants import Flow, Status
 from saleor_sms_plugin.events import OrderSnapshot
-from saleor_sms_plugin.models import Message
+from saleor_sms_plugin.models import InboxEvent, Message
+
+from ..conftest import wait_until
 
 PAUSE_OFF = 0  # every order tries the broker, as the first one after a pause does
 
 
 def place(orders: list[OrderSnapshot], capture: Callable[..., Any]) -> float:
-    """Place the orders one transaction each; returns the seconds it took, after-commit
-    publishing included."""
+    """Place the orders one transaction each, every other one through the inbox; returns the
+    seconds it took, after-commit publishing included."""
     started = time.perf_counter()
     for order in orders:
         with capture(execute=True), transaction.atomic():
-            handlers.on_order_placed(order)
+            if int(order.number) % 2:
+                handlers.record_order_placed(order)
+            else:
+                handlers.on_order_placed(order)
     return time.perf_counter() - started
 
 
@@ -53,7 +59,9 @@ def test_orders_placed_while_the_broker_is_down_cost_about_what_they_cost_while_
 
     # Celery's own publish retries cost about 0.6 s an order here (12 s for these 20).
     assert down < up + 1.0, f"20 orders took {down:.2f} s with the broker down, {up:.2f} s up"
-    assert Message.objects.filter(flow=Flow.ORDER_CONFIRMATION).count() == 42
+    # Half the 42 orders were placed directly, half recorded in the inbox (no worker runs).
+    assert Message.objects.filter(flow=Flow.ORDER_CONFIRMATION).count() == 21
+    assert InboxEvent.objects.filter(processed_at__isnull=True).count() == 21
 
 
 @contextmanager
@@ -82,7 +90,8 @@ def test_a_broker_that_never_answers_costs_one_order_the_publish_timeout_and_the
 
     assert 0.2 <= seconds[0] < 2.0, seconds  # waited for the broker, as long as allowed
     assert sum(seconds[1:]) < 1.0, seconds  # publishing paused: nobody else waits
-    assert Message.objects.filter(flow=Flow.ORDER_CONFIRMATION).count() == 10
+    assert Message.objects.filter(flow=Flow.ORDER_CONFIRMATION).count() == 5
+    assert InboxEvent.objects.count() == 5
 
 
 def test_a_publish_is_given_up_and_logged_never_raised(refusing_broker, caplog):
@@ -92,3 +101,46 @@ def test_a_publish_is_given_up_and_logged_never_raised(refusing_broker, caplog):
 
     assert "The broker did not take saleor_sms_plugin.send_message(42,)" in caplog.text
     assert "Connection refused" in caplog.text
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_every_text_of_orders_placed_while_the_broker_was_down_is_sent_once_it_is_back(
+    channel,
+    order_factory,
+    twilio,
+    private_redis,
+    celery_worker_factory,
+    django_capture_on_commit_callbacks,
+):
+    from saleor_sms_plugin.tasks import dispatch_due_messages_task, process_recorded_events_task
+
+    celery_worker_factory(private_redis.url)
+    before = orders(order_factory, 10, 0)
+    place(before, django_capture_on_commit_callbacks)
+    wait_until(lambda: len(twilio.messages) == 10, timeout=30)  # at once, no periodic task
+    private_redis.stop()
+
+    during = orders(order_factory, 10, 100)
+    place(during, django_capture_on_commit_callbacks)
+    assert InboxEvent.objects.filter(processed_at__isnull=True).count() == 5
+    private_redis.start()
+    task_queue.resume()  # else this process would not publish for a few seconds
+
+    # The periodic tasks, as django-celery-beat sends them (every 15 s and 30 s in production).
+    def all_sent() -> bool:
+        if Message.objects.filter(status=Status.SENT).count() == 20:
+            return True
+        task_queue.enqueue(process_recorded_events_task)
+        task_queue.enqueue(dispatch_due_messages_task)
+        time.sleep(1)
+        return False
+
+    wait_until(all_sent, timeout=120, interval=0.5)
+    task_queue.enqueue(process_recorded_events_task)  # one more round finds nothing more
+    task_queue.enqueue(dispatch_due_messages_task)
+    time.sleep(2)
+
+    phones = sorted(order.billing_address.phone for order in before + during)
+    assert sorted(message.to for message in twilio.messages) == phones
+    assert not InboxEvent.objects.filter(processed_at__isnull=True).exists()
