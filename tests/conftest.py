@@ -163,13 +163,13 @@ def use_broker(settings: Any, broker: str) -> None:
     """Make this process's Celery app (what the core publishes through) use `broker`."""
     from saleor_sms_plugin.standalone_celery import app
 
+    app.set_current()  # the app the plugin's tasks publish through
     settings.CELERY_BROKER_URL = broker
-    if app.conf.broker_url != broker:
-        # The app reads its settings under the CELERY_ namespace, once; its connection
-        # pools belong to the broker they were made for.
-        app.conf.CELERY_BROKER_URL = broker
-        app._pool = None
-        app.amqp._producer_pool = None
+    app.conf.CELERY_BROKER_URL = broker
+    # The app's connection pools belong to the broker they were made for; the app reads its
+    # settings through Django's, so it may see the new broker already while its pools do not.
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -207,6 +207,7 @@ def celery_worker_factory(
     from saleor_sms_plugin.standalone_celery import app, start_worker
 
     workers: list[subprocess.Popen[bytes]] = []
+    broker_before = app.conf.broker_url
 
     def start(broker: str | None = None) -> subprocess.Popen[bytes]:
         broker = broker or f"redis://127.0.0.1:6379/{_redis_db()}"
@@ -235,6 +236,7 @@ def celery_worker_factory(
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+    use_broker(settings, broker_before)
 
 
 @pytest.fixture
