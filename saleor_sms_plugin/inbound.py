@@ -10,7 +10,6 @@ acknowledged and changes nothing.
 from __future__ import annotations
 
 import functools
-import logging
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,8 +28,6 @@ from .models import InboundMessage, Message, Recipient
 from .phones import PhoneNumberRejected, normalize_phone
 from .scheduling import upsert_recipient
 from .signals import inbound_received
-
-logger = logging.getLogger(__name__)
 
 FORWARD_TIMEOUT = 10  # seconds
 FORWARD_GRACE = timedelta(minutes=10)
