@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -54,6 +55,8 @@ MAX_RETRY_DELAY = timedelta(hours=1)
 KEEP_PROCESSED = timedelta(days=7)
 PURGE_BATCH_SIZE = 10_000
 MAX_ERROR_LENGTH = 2000
+# How JSON writes a NUL character: \u0000 not itself escaped (preceded by pairs of backslashes).
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class InvalidEvent(ValueError):
@@ -150,7 +153,7 @@ def _encoded_payload(kind: str, payload: dict[str, Any]) -> str:
         encoded = json.dumps(payload, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as error:
         raise InvalidEvent(f"the payload of a {kind!r} event is not JSON: {error}") from error
-    if "\\u0000" in encoded:  # PostgreSQL's jsonb has no place for a NUL character
+    if _NUL_ESCAPE.search(encoded):  # PostgreSQL's jsonb has no place for a NUL character
         raise InvalidEvent(f"the payload of a {kind!r} event contains a NUL character")
     if len(encoded.encode()) > MAX_PAYLOAD_BYTES:
         raise InvalidEvent(
@@ -162,13 +165,15 @@ def _encoded_payload(kind: str, payload: dict[str, Any]) -> str:
 
 @functools.cache
 def _insert_statement() -> str:
-    columns = ("kind", "key", "channel_slug", "payload", "created_at", "next_attempt_at")
-    names = ", ".join(quoted(InboxEvent, name) for name in columns)
+    columns = ", ".join(
+        quoted(InboxEvent, name)
+        for name in ("kind", "key", "channel_slug", "payload", "created_at", "next_attempt_at")
+    )
+    key = f"{quoted(InboxEvent, 'kind')}, {quoted(InboxEvent, 'key')}"
     return (
-        f"INSERT INTO {quoted(InboxEvent)} ({names}, {quoted(InboxEvent, 'attempts')}, "  # noqa: S608 - names from the model
+        f"INSERT INTO {quoted(InboxEvent)} ({columns}, {quoted(InboxEvent, 'attempts')}, "  # noqa: S608 - names from the model
         f"{quoted(InboxEvent, 'last_error')}) VALUES (%s, %s, %s, %s::jsonb, %s, %s, 0, '') "
-        f"ON CONFLICT ({quoted(InboxEvent, 'kind')}, {quoted(InboxEvent, 'key')}) DO NOTHING "
-        "RETURNING id"
+        f"ON CONFLICT ({key}) DO NOTHING RETURNING {quoted(InboxEvent, 'id')}"
     )
 
 

@@ -256,6 +256,13 @@ def test_an_event_that_cannot_be_kept_is_refused_with_the_reason_and_nothing_is_
     assert not InboxEvent.objects.exists()
 
 
+@pytest.mark.django_db
+def test_a_payload_with_the_text_of_an_escape_is_kept_as_it_is(handler):
+    record("order-1", note="\\u0000 is how JSON writes a NUL")
+
+    assert InboxEvent.objects.get().payload["note"] == "\\u0000 is how JSON writes a NUL"
+
+
 def test_a_second_handler_for_a_handled_kind_is_refused(handler):
     event_inbox.register_handler(KIND, handler)  # the same one again: nothing changes
 
