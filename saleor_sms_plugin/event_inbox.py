@@ -85,6 +85,11 @@ _handlers: dict[str, EventHandler] = {}
 def register_handler(kind: str, handler: EventHandler) -> None:
     """Make `handler` the one that handles events of `kind` in this process.
 
+    The handler runs in a worker, in the transaction that marks the event processed: its
+    writes commit with that mark and its `transaction.on_commit` callbacks run after it. An
+    exception rolls its writes back and has the event tried again later, so anything else it
+    does (a request to another service) may happen twice: defer it with `on_commit`.
+
     Registering the same function again changes nothing; another one for a handled kind
     raises ValueError, since an event is handled once, by one handler.
     """

@@ -22,7 +22,7 @@ from typing import Any
 
 from celery import Celery, Task
 from kombu.connection import ConnectionPool
-from kombu.exceptions import KombuError
+from kombu.exceptions import KombuError, LimitExceeded
 
 from .settings import get_setting
 
@@ -46,6 +46,10 @@ def enqueue(task: Task, *args: Any) -> bool:
         pool = _pool(task.app, task.app.conf.broker_write_url, timeout, os.getpid())
         with pool.acquire(block=True, timeout=timeout) as connection:
             task.apply_async(args, connection=connection, retry=False)
+    except LimitExceeded:
+        # Every connection of the pool stayed busy: the process is busy, the broker may be fine.
+        logger.warning("No broker connection free for %s%r; a periodic task will", task.name, args)
+        return False
     except (KombuError, OSError) as error:
         _pause()
         logger.warning(
