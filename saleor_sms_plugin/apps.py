@@ -12,6 +12,7 @@ class SaleorSmsPluginConfig(AppConfig):
         from .signals import conversion
 
         conversion.connect(stop_offers_after_conversion, dispatch_uid="sms-stop-offers")
+        self._register_inbox_handlers()
 
         from django.apps import apps
 
@@ -20,3 +21,7 @@ class SaleorSmsPluginConfig(AppConfig):
 
             follow_customer_accounts()
             run_periodic_tasks_in_saleor_beat()
+
+    def _register_inbox_handlers(self) -> None:
+        """The core's own event inbox handlers, in web and worker processes alike."""
+        from . import handlers  # noqa: F401 - registers them when imported

@@ -80,6 +80,26 @@ class OrderSnapshot:
     def to_json(self) -> dict[str, Any]:
         return to_json(self)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OrderSnapshot:
+        """The snapshot `to_json` gave. Raises for anything else: KeyError or TypeError for
+        a field missing or unknown, InvalidOperation or ValueError for an unreadable total or
+        time."""
+        return cls(
+            **{
+                **data,
+                "total": Decimal(data["total"]),
+                "created_at": datetime.fromisoformat(data["created_at"]),
+                "billing_address": _address(data.get("billing_address")),
+                "shipping_address": _address(data.get("shipping_address")),
+                "lines": tuple(OrderLineSnapshot(**line) for line in data.get("lines", ())),
+            }
+        )
+
+
+def _address(data: dict[str, Any] | None) -> AddressSnapshot | None:
+    return AddressSnapshot(**data) if data is not None else None
+
 
 @dataclass(frozen=True)
 class FulfillmentSnapshot:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
-from . import consent, flows, links, privacy, scheduling
+from . import consent, event_inbox, flows, links, privacy, scheduling, task_queue
 from .conf import ChannelSettings, get_channel_settings
 from .constants import Consent, Flow, SkipReason, Status
 from .dispatch import cancel_pending
@@ -20,7 +18,22 @@ from .models import Message, Recipient
 from .phones import PhoneNumberRejected, normalize_phone
 from .scheduling import schedule_for_order
 
-logger = logging.getLogger(__name__)
+#: The inbox's kind for an order reported with its whole snapshot (`record_order_placed`).
+ORDER_PLACED = "core.order_placed"
+
+
+def record_order_placed(order: OrderSnapshot) -> bool:
+    """Record a new order in the event inbox: `on_order_placed` runs in a worker once the
+    caller's transaction commits, so the caller does one INSERT. False for an order recorded
+    before (nothing happens)."""
+    return event_inbox.record_event(
+        ORDER_PLACED, order.id, channel_slug=order.channel_slug, payload=order.to_json()
+    )
+
+
+@event_inbox.handles(ORDER_PLACED)
+def _order_placed_from_inbox(event: event_inbox.RecordedEvent) -> None:
+    on_order_placed(OrderSnapshot.from_json(event.payload))
 
 
 def on_order_placed(order: OrderSnapshot) -> list[Message]:
@@ -192,7 +205,8 @@ def withdraw_consent(
 def enqueue_due(messages: list[Message]) -> None:
     """Send due messages from a worker after the current transaction commits.
 
-    If the broker loses the task, the periodic dispatcher still finds the row.
+    The caller never waits on the broker (`task_queue.enqueue`): if the broker does not take
+    the task, or loses it, the periodic dispatcher still finds the row.
     """
     now = timezone.now()
     enqueue_after_commit(
@@ -212,10 +226,5 @@ def enqueue_after_commit(message_ids: Iterable[int]) -> None:
 def _enqueue_send(message_id: int) -> None:
     from .tasks import send_message_task
 
-    try:
-        send_message_task.delay(message_id)
-    except OperationalError as error:
-        # The order is placed and the message stored: the periodic dispatcher sends it.
-        logger.warning(
-            "Could not enqueue message %s, the dispatcher will send it: %s", message_id, error
-        )
+    # Not taken by the broker: the periodic dispatcher sends the stored message.
+    task_queue.enqueue(send_message_task, message_id)

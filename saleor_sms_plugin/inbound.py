@@ -21,9 +21,8 @@ from enum import StrEnum
 import requests
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
-from . import conf
+from . import conf, task_queue
 from .conf import ChannelSettings, get_channel_settings
 from .consent import Source, record_consent
 from .constants import Consent
@@ -149,11 +148,9 @@ def _announce(inbound: InboundMessage, forward_url: str) -> None:
         return
     from .tasks import forward_inbound_task
 
-    try:
-        forward_inbound_task.delay(inbound.pk)
-    except OperationalError as error:
-        # Stored already: the periodic sweep (`forward_pending`) forwards it later.
-        logger.warning("Could not enqueue forwarding of reply %s: %s", inbound.pk, error)
+    # Inside the provider's webhook request. Stored already: if the broker does not take the
+    # task, the periodic sweep (`forward_pending`) forwards the reply.
+    task_queue.enqueue(forward_inbound_task, inbound.pk)
 
 
 def forward(inbound_id: int, now: datetime | None = None) -> bool:

@@ -270,3 +270,45 @@ class Conversion(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.order_id} through message {self.message_id}"
+
+
+class InboxEvent(models.Model):
+    """Something an event source reported, kept until a worker has handled it (event_inbox.py).
+
+    Recorded in the reporting request's transaction with a few ids, so the request does no
+    more than one INSERT; the work (loading the order, scheduling texts) runs in a worker.
+    """
+
+    kind = models.CharField(max_length=64)
+    # Names what happened once per kind (an order's id): a repeated report records nothing.
+    key = models.CharField(max_length=255)
+    channel_slug = models.SlugField(max_length=255, db_index=False, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    # Runs so far; after a failed one the next waits until `next_attempt_at` (backoff).
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="sms_inbox_event_kind_key")
+        ]
+        indexes = [
+            # The sweep's query: unprocessed events whose time has come; handled ones leave it.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="sms_inbox_event_due",
+                condition=Q(processed_at__isnull=True),
+            ),
+            # Purging handled events after a while.
+            models.Index(
+                fields=["processed_at"],
+                name="sms_inbox_event_processed",
+                condition=Q(processed_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

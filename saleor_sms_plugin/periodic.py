@@ -20,6 +20,9 @@ DISPATCH_EVERY_SECONDS = 30
 PREPARE_TASK = "saleor_sms_plugin.prepare_checkouts"
 PREPARE_TASK_NAME = "saleor-sms-plugin: prepare offer checkouts"
 PREPARE_EVERY_SECONDS = 15
+EVENTS_TASK = "saleor_sms_plugin.process_recorded_events"
+EVENTS_TASK_NAME = "saleor-sms-plugin: handle recorded events"
+EVENTS_EVERY_SECONDS = 15
 HOUSEKEEPING_TASK = "saleor_sms_plugin.housekeeping"
 HOUSEKEEPING_TASK_NAME = "saleor-sms-plugin: forward replies, purge old texts"
 HOUSEKEEPING_EVERY_SECONDS = 3600
@@ -28,6 +31,7 @@ HOUSEKEEPING_EVERY_SECONDS = 3600
 SCHEDULE = (
     (DISPATCH_TASK_NAME, DISPATCH_TASK, DISPATCH_EVERY_SECONDS),
     (PREPARE_TASK_NAME, PREPARE_TASK, PREPARE_EVERY_SECONDS),
+    (EVENTS_TASK_NAME, EVENTS_TASK, EVENTS_EVERY_SECONDS),
     (HOUSEKEEPING_TASK_NAME, HOUSEKEEPING_TASK, HOUSEKEEPING_EVERY_SECONDS),
 )
 

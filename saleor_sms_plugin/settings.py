@@ -105,6 +105,20 @@ _SETTINGS = (
         "Another Twilio-compatible API (the bundled test server); default: Twilio's.",
     ),
     Setting(
+        "SALEOR_SMS_PUBLISH_TIMEOUT",
+        0.1,
+        _number,
+        "How long a request waits for the broker when it hands work to a worker (connecting, "
+        "and each answer); seconds.",
+    ),
+    Setting(
+        "SALEOR_SMS_PUBLISH_PAUSE",
+        timedelta(seconds=5),
+        _seconds,
+        "After the broker failed a publish, requests hand nothing to it for this long (the "
+        "periodic tasks catch up); seconds.",
+    ),
+    Setting(
         "SALEOR_SMS_LINK_RATE_LIMIT",
         (30, 60),
         _pair,

@@ -50,8 +50,9 @@ def start_worker(
         cwd=cwd,
         env={**os.environ, **(env or {}), "CELERY_BROKER_URL": broker},
     )
-    # A client app of its own: this process's app may hold connections to another broker.
-    with Celery(broker=broker) as pinger:
+    # A client app of its own: this process's app may hold connections to another broker. Not
+    # made the current app, which the plugin's tasks publish through.
+    with Celery(broker=broker, set_as_current=False) as pinger:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if worker.poll() is not None:

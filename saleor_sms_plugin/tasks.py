@@ -7,7 +7,7 @@ import time
 import requests
 from celery import Task, shared_task
 
-from . import dispatch, inbound, prepared_checkouts, privacy
+from . import dispatch, event_inbox, inbound, prepared_checkouts, privacy
 
 # Saleor's Celery app gives tasks a class that flags every query on its primary database (a
 # warning per query in production, an error in Saleor's tests) unless Saleor's code allows it.
@@ -15,6 +15,7 @@ from . import dispatch, inbound, prepared_checkouts, privacy
 
 DISPATCH_TIME_BUDGET = 50.0  # seconds; the periodic task runs every 30 s
 PREPARE_TIME_BUDGET = 12.0  # seconds; the periodic task runs every 15 s
+EVENTS_TIME_BUDGET = 12.0  # seconds; the periodic task runs every 15 s
 
 
 @shared_task(base=Task, name="saleor_sms_plugin.send_message", ignore_result=True, acks_late=True)
@@ -63,3 +64,18 @@ def prepare_checkouts_task(batch_size: int = prepared_checkouts.DEFAULT_BATCH_SI
         if report.claimed < batch_size:
             break
     return claimed
+
+
+@shared_task(base=Task, name="saleor_sms_plugin.process_event", ignore_result=True, acks_late=True)
+def process_event_task(event_id: int) -> None:
+    """Handle one recorded event (published once the recording transaction commits)."""
+    event_inbox.process_event(event_id)
+
+
+@shared_task(base=Task, name="saleor_sms_plugin.process_recorded_events", ignore_result=True)
+def process_recorded_events_task() -> int:
+    """Handle the recorded events no task handled (broker down, task lost, a failure's retry)
+    within a time budget, and purge old handled ones; returns how many were handled."""
+    report = event_inbox.process_due(time_budget=EVENTS_TIME_BUDGET)
+    event_inbox.purge_processed()
+    return report.processed

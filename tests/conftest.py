@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
+import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -156,6 +159,40 @@ def _redis_db() -> int:
     return int(os.environ.get("SMS_TEST_REDIS_DB", "9"))
 
 
+def use_broker(settings: Any, broker: str) -> None:
+    """Make this process's Celery app (what the core publishes through) use `broker`."""
+    from saleor_sms_plugin.standalone_celery import app
+
+    app.set_current()  # the app the plugin's tasks publish through
+    settings.CELERY_BROKER_URL = broker
+    app.conf.CELERY_BROKER_URL = broker
+    # The app's connection pools belong to the broker they were made for; the app reads its
+    # settings through Django's, so it may see the new broker already while its pools do not.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def publish_to(settings: Any) -> Iterator[Callable[[str], None]]:
+    """`publish_to(url)`: this process publishes tasks to `url` until the test ends."""
+    from saleor_sms_plugin.standalone_celery import app
+
+    before = app.conf.broker_url
+    yield functools.partial(use_broker, settings)
+    use_broker(settings, before)
+
+
+@pytest.fixture
+def refusing_broker(publish_to: Callable[[str], None]) -> Iterator[str]:
+    """This process publishes to an address that refuses connections (a port bound, not
+    listening): for tests that run the work themselves and want no task published anywhere."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
+        publish_to(url)
+        yield url
+
+
 @pytest.fixture
 def celery_worker_factory(
     settings: Any, django_db_blocker: Any
@@ -169,16 +206,11 @@ def celery_worker_factory(
     from saleor_sms_plugin.standalone_celery import app, start_worker
 
     workers: list[subprocess.Popen[bytes]] = []
+    broker_before = app.conf.broker_url
 
     def start(broker: str | None = None) -> subprocess.Popen[bytes]:
         broker = broker or f"redis://127.0.0.1:6379/{_redis_db()}"
-        settings.CELERY_BROKER_URL = broker
-        if app.conf.broker_url != broker:
-            # The app reads its settings under the CELERY_ namespace, once; its connection
-            # pools belong to the broker they were made for.
-            app.conf.CELERY_BROKER_URL = broker
-            app._pool = None
-            app.amqp._producer_pool = None
+        use_broker(settings, broker)
         app.connection_for_write().default_channel.client.flushdb()
         worker = start_worker("sms-test", broker=broker, cwd=ROOT, env=process_env(settings))
         workers.append(worker)
@@ -187,6 +219,7 @@ def celery_worker_factory(
     yield start
     for worker in workers:
         stop_process(worker)
+    use_broker(settings, broker_before)
 
 
 def process_env(settings: Any) -> dict[str, str]:
@@ -233,6 +266,64 @@ def celery_beat_process(
     beat = start_beat(broker=settings.CELERY_BROKER_URL, cwd=ROOT, env=process_env(settings))
     yield beat
     stop_process(beat)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on (at the time of asking)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class PrivateRedis:
+    """A Redis server of the test's own, which it may stop and start again (never the shared
+    one, which other runs use)."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(self.answers, timeout=10)
+
+    def stop(self) -> None:
+        """Kill the server: what it held (queued tasks) goes with it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def answers(self) -> bool:
+        result = subprocess.run(
+            ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip() == "PONG"
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    """A running Redis on a free port, stopped after the test."""
+    redis = PrivateRedis(free_port())
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture(autouse=True)
+def _publishing_resumed() -> Iterator[None]:
+    """A broker failure in one test must not pause publishing in the next."""
+    from saleor_sms_plugin import task_queue
+
+    task_queue.resume()
+    yield
+    task_queue.resume()
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

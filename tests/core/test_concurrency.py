@@ -172,32 +172,6 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
     assert_each_text_sent_exactly_once(twilio, orders)
 
 
-@pytest.fixture
-def private_redis():
-    """A Redis of the test's own, which it may kill and start again."""
-    port = 6390
-    command = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
-
-    def start() -> subprocess.Popen[bytes]:
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        wait_until(lambda: _answers(port), timeout=10)
-        return server
-
-    servers = [start()]
-    yield f"redis://127.0.0.1:{port}/0", servers, start
-    for server in servers:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-
-
-def _answers(port: int) -> bool:
-    result = subprocess.run(
-        ["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True, check=False
-    )
-    return result.stdout.strip() == "PONG"
-
-
 def _enqueue_dispatch() -> bool:
     from saleor_sms_plugin.tasks import dispatch_due_messages_task
 
@@ -212,17 +186,15 @@ def _enqueue_dispatch() -> bool:
 def test_a_redis_restart_loses_nothing(
     channel, order_factory, twilio, celery_worker_factory, private_redis
 ):
-    broker, servers, start_redis = private_redis
-    celery_worker_factory(broker)
+    celery_worker_factory(private_redis.url)
     twilio.latency = 0.2
 
     first = place_orders(order_factory, 20)  # each enqueued once its order commits
     wait_until(lambda: len(twilio.messages) >= 3, timeout=30)
-    servers[0].kill()  # the queued tasks go with it
-    servers[0].wait()
+    private_redis.stop()  # the queued tasks go with it
     # Orders keep coming while the broker is down: their tasks cannot even be enqueued.
     second = place_orders(order_factory, 10, start=20)
-    servers.append(start_redis())
+    private_redis.start()
 
     # The periodic dispatcher, as django-celery-beat would run it every 30 s.
     def all_sent() -> bool:
