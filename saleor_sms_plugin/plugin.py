@@ -19,7 +19,7 @@ from saleor.account.models import User
 from saleor.order import FulfillmentStatus
 from saleor.plugins.base_plugin import BasePlugin
 
-from . import checkouts, conf, handlers, periodic, saleor_bridge, views
+from . import checkouts, conf, event_inbox, handlers, periodic, saleor_bridge, views
 from .events import CustomerSnapshot
 
 if TYPE_CHECKING:
@@ -133,7 +133,12 @@ class SmsPlugin(BasePlugin):
 
     @core_hook
     def order_created(self, order: Order, **kwargs: Any) -> None:
-        handlers.on_order_placed(saleor_bridge.order_snapshot(order))
+        # In the shopper's checkout: one INSERT in the order's transaction, nothing read; a
+        # worker schedules the texts (`_order_created`), the confirmation as soon as it commits.
+        channel_slug = self.channel.slug if self.channel else order.channel.slug
+        event_inbox.record_event(
+            ORDER_CREATED, str(order.id), channel_slug=channel_slug, payload={}
+        )
 
     @core_hook
     def order_cancelled(self, order: Order, **kwargs: Any) -> None:
@@ -177,6 +182,17 @@ class SmsPlugin(BasePlugin):
         if self.channel is None:
             return previous_value
         return views.channel_route(request, self.channel.slug, route)
+
+
+ORDER_CREATED = "saleor.order_created"
+
+
+@event_inbox.handles(ORDER_CREATED)
+def _order_created(event: event_inbox.RecordedEvent) -> None:
+    """Schedule the texts of an order Saleor reported, as the order is now."""
+    order = saleor_bridge.placed_order(event.key)
+    if order is not None:
+        handlers.on_order_placed(saleor_bridge.order_snapshot(order))
 
 
 def run_periodic_tasks_in_saleor_beat() -> None:

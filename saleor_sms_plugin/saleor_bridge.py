@@ -91,6 +91,23 @@ def order_snapshot(order: Order) -> OrderSnapshot:
     )
 
 
+def placed_order(order_id: str) -> Order | None:
+    """The order as it is now, to text about; None once it is gone, or cancelled before its
+    texts were scheduled."""
+    from saleor.order import OrderStatus
+    from saleor.order.models import Order
+
+    order = (
+        Order.objects.filter(pk=_uuid(order_id))
+        .select_related("channel", "user", "billing_address", "shipping_address")
+        .prefetch_related("lines")
+        .first()
+    )
+    if order is None or order.status == OrderStatus.CANCELED:
+        return None
+    return order
+
+
 def fulfillment_snapshot(fulfillment: Fulfillment, notify_customer: bool) -> FulfillmentSnapshot:
     return FulfillmentSnapshot(
         id=str(fulfillment.pk),

@@ -43,7 +43,8 @@ def enqueue(task: Task, *args: Any) -> bool:
         return False
     timeout: float = get_setting("SALEOR_SMS_PUBLISH_TIMEOUT")
     try:
-        pool = _pool(task.app, task.app.conf.broker_write_url, timeout, os.getpid())
+        broker = task.app.conf.broker_write_url or task.app.conf.broker_url
+        pool = _pool(task.app, broker, timeout, os.getpid())
         with pool.acquire(block=True, timeout=timeout) as connection:
             task.apply_async(args, connection=connection, retry=False)
     except LimitExceeded:
