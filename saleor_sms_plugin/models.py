@@ -312,3 +312,15 @@ class InboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
+
+
+class PeriodicTaskRun(models.Model):
+    """When each periodic task last finished in a worker, and how often it has: what shows that
+    beat and the workers run them (docs/deployment.md)."""
+
+    task = models.CharField(max_length=200, unique=True)
+    runs = models.PositiveBigIntegerField(default=0)
+    last_finished_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.task}: {self.runs} runs, last {self.last_finished_at:%Y-%m-%d %H:%M:%S}"

@@ -14,7 +14,7 @@ from django_celery_beat.models import PeriodicTask
 
 from saleor_sms_plugin import handlers, periodic
 from saleor_sms_plugin.constants import Flow, Status
-from saleor_sms_plugin.models import CheckoutPreparation, Message, OfferLink
+from saleor_sms_plugin.models import CheckoutPreparation, Message, OfferLink, PeriodicTaskRun
 
 from ..conftest import wait_until
 
@@ -82,3 +82,10 @@ def test_beat_registers_and_runs_every_periodic_task(
     )
     # Housekeeping emptied the text past the channel's retention.
     assert wait_until(lambda: Message.objects.get(pk=old_text.pk).body == "", timeout=30)
+    # Every periodic task has finished in the worker, as its run record shows.
+    assert wait_until(lambda: every_task_ran(), timeout=30)
+
+
+def every_task_ran() -> bool:
+    ran = set(PeriodicTaskRun.objects.filter(runs__gte=1).values_list("task", flat=True))
+    return ran >= {task for _, task, _ in periodic.SCHEDULE}

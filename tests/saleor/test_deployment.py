@@ -27,7 +27,7 @@ from saleor.schedulers.models import CustomPeriodicTask
 
 from saleor_sms_plugin import conf, periodic
 from saleor_sms_plugin.constants import Flow, Status
-from saleor_sms_plugin.models import CheckoutPreparation, Message, OfferLink
+from saleor_sms_plugin.models import CheckoutPreparation, Message, OfferLink, PeriodicTaskRun
 
 from ..conftest import ROOT, stop_process, wait_until
 
@@ -189,12 +189,19 @@ def test_delayed_texts_and_every_periodic_task_run_under_saleors_worker_and_beat
     checkout = Checkout.objects.get(token=link.checkout_token)
     assert checkout.voucher_code == voucher_percentage.codes.first().code
     assert [line.variant_id for line in checkout.lines.all()] == [int(variant_pk(variant_id))]
-    # Housekeeping runs hourly: as time would, move its last run back an hour; Saleor's
-    # scheduler sees the change and runs it.
-    housekeeping = CustomPeriodicTask.objects.get(name=periodic.HOUSEKEEPING_TASK_NAME)
-    housekeeping.last_run_at = timezone.now() - timedelta(hours=2)
-    housekeeping.save()
+    # Housekeeping runs hourly: as time would, move the last run of every task back by its
+    # interval; Saleor's scheduler sees the change and runs them.
+    for task in CustomPeriodicTask.objects.filter(name__in=periodic.TASK_NAMES):
+        task.last_run_at = timezone.now() - timedelta(seconds=task.interval.every + 1)
+        task.save()
     wait_until(lambda: Message.objects.get(pk=old_text.pk).body == "", timeout=60)
+    # Every periodic task of the plugin finished in Saleor's worker, as its run record shows.
+    every_task = {task for _, task, _ in periodic.SCHEDULE}
+    wait_until(
+        lambda: set(PeriodicTaskRun.objects.filter(runs__gte=1).values_list("task", flat=True))
+        >= every_task,
+        timeout=60,
+    )
     # Nothing went out twice.
     assert len(twilio.messages) == 2
     assert Message.objects.filter(order_id=str(order.id)).exclude(provider_id=None).count() == 2
