@@ -159,7 +159,13 @@ def test_delayed_texts_and_every_periodic_task_run_under_saleors_worker_and_beat
     )
     # The confirmation went at once through the worker; the offer, due a minute after the
     # order, through the periodic dispatcher that Saleor's beat runs.
-    confirmation = Message.objects.get(order_id=str(order.id), flow=Flow.ORDER_CONFIRMATION)
+    # (The worker reads the order and schedules its texts once the order has committed.)
+    confirmation = wait_until(
+        lambda: Message.objects.filter(
+            order_id=str(order.id), flow=Flow.ORDER_CONFIRMATION
+        ).first(),
+        timeout=120,
+    )
     offer = Message.objects.get(order_id=str(order.id), flow=Flow.POST_PURCHASE_OFFER, step=1)
     try:
         wait_until(lambda: len(twilio.messages) >= 2, timeout=300, interval=0.5)

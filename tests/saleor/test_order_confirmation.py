@@ -14,7 +14,7 @@ from saleor.plugins.models import PluginConfiguration
 from saleor_sms_plugin import conf
 from saleor_sms_plugin.backends import locmem
 from saleor_sms_plugin.constants import Flow, Status
-from saleor_sms_plugin.models import Message
+from saleor_sms_plugin.models import InboxEvent, Message
 
 from ..conftest import SENDER
 from .conftest import PHONE
@@ -125,7 +125,12 @@ def test_a_failure_in_the_plugin_never_fails_the_shoppers_checkout(
     assert Order.objects.filter(pk=order.pk).exists()
     assert not Message.objects.exists()
     assert twilio.messages == []
-    assert "could not handle Saleor's order_created" in caplog.text
+    # The order's event is kept with the error, to be handled again once the configuration
+    # is fixed: nothing is lost.
+    event = InboxEvent.objects.get(kind="saleor.order_created", key=str(order.pk))
+    assert event.processed_at is None
+    assert "Twilio Account SID" in event.last_error
+    assert f"Handling event {event.pk} (saleor.order_created" in caplog.text
 
 
 ORDER_CANCEL = """
