@@ -12,6 +12,9 @@ DISPATCH_EVERY_SECONDS = 30
 PREPARE_TASK = "saleor_sms_plugin.prepare_checkouts"
 PREPARE_TASK_NAME = "saleor-sms-plugin: prepare offer checkouts"
 PREPARE_EVERY_SECONDS = 15
+RECOVERY_TASK = "saleor_sms_plugin.recover_stale_messages"
+RECOVERY_TASK_NAME = "saleor-sms-plugin: settle texts left sending"
+RECOVERY_EVERY_SECONDS = 30
 HOUSEKEEPING_TASK = "saleor_sms_plugin.housekeeping"
 HOUSEKEEPING_TASK_NAME = "saleor-sms-plugin: forward replies, purge old texts"
 HOUSEKEEPING_EVERY_SECONDS = 3600
@@ -20,6 +23,7 @@ HOUSEKEEPING_EVERY_SECONDS = 3600
 SCHEDULE = (
     (DISPATCH_TASK_NAME, DISPATCH_TASK, DISPATCH_EVERY_SECONDS),
     (PREPARE_TASK_NAME, PREPARE_TASK, PREPARE_EVERY_SECONDS),
+    (RECOVERY_TASK_NAME, RECOVERY_TASK, RECOVERY_EVERY_SECONDS),
     (HOUSEKEEPING_TASK_NAME, HOUSEKEEPING_TASK, HOUSEKEEPING_EVERY_SECONDS),
 )
 

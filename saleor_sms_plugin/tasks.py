@@ -14,6 +14,7 @@ from . import dispatch, inbound, prepared_checkouts, privacy
 # These tasks claim, send and record on the primary by design, so they use Celery's own Task.
 
 DISPATCH_TIME_BUDGET = 50.0  # seconds; the periodic task runs every 30 s
+RECOVERY_TIME_BUDGET = 25.0  # seconds; the periodic task runs every 30 s
 PREPARE_TIME_BUDGET = 12.0  # seconds; the periodic task runs every 15 s
 
 
@@ -26,8 +27,15 @@ def send_message_task(message_id: int) -> None:
 @shared_task(base=Task, name="saleor_sms_plugin.dispatch_due_messages", ignore_result=True)
 def dispatch_due_messages_task(batch_size: int = dispatch.DEFAULT_BATCH_SIZE) -> int:
     """Send every due message, batch after batch, within a time budget; returns claimed count."""
-    dispatch.recover_stale()
     return dispatch.dispatch_all(batch_size=batch_size, time_budget=DISPATCH_TIME_BUDGET)
+
+
+@shared_task(base=Task, name="saleor_sms_plugin.recover_stale_messages", ignore_result=True)
+def recover_stale_messages_task(batch_size: int = dispatch.DEFAULT_BATCH_SIZE) -> int:
+    """Settle texts left `sending` past their lease, asking the provider about them
+    concurrently, within a time budget; returns how many were settled. A task of its own so
+    that asking about many of them never holds up sending new ones."""
+    return dispatch.recover_all(batch_size=batch_size, time_budget=RECOVERY_TIME_BUDGET)
 
 
 @shared_task(

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from saleor_sms_plugin import dispatch, handlers
+from saleor_sms_plugin import dispatch, handlers, periodic, tasks
 from saleor_sms_plugin.constants import Status
 from saleor_sms_plugin.leases import Lease
 from saleor_sms_plugin.models import Message
@@ -174,3 +174,41 @@ def test_a_text_the_provider_cannot_be_asked_about_is_asked_about_on_the_next_ru
     row = Message.objects.get(pk=message_id)
     assert (row.status, row.provider_id) == (Status.SENT, accepted.sid)
     assert len(twilio.messages) == 1
+
+
+# The periodic tasks --------------------------------------------------------------------------
+
+
+def test_the_dispatch_task_sends_new_texts_without_asking_about_stale_ones(
+    channel, order_factory, twilio
+):
+    [stale_id] = left_sending_before_anything_went_out(place(order_factory))
+    [new] = place(order_factory, start=1)
+    twilio.reset()
+
+    tasks.dispatch_due_messages_task()
+
+    assert [message.to for message in twilio.messages] == [new.recipient.phone]
+    assert twilio.requests_count == 1
+    assert Message.objects.get(pk=stale_id).status == Status.SENDING
+
+
+def test_the_recovery_task_settles_stale_texts(channel, order_factory, twilio):
+    [accepted_id] = left_sending_after_the_provider_accepted(place(order_factory))
+    [never_sent_id] = left_sending_before_anything_went_out(place(order_factory, start=1))
+
+    assert tasks.recover_stale_messages_task() == 2
+
+    assert Message.objects.get(pk=accepted_id).status == Status.SENT
+    assert Message.objects.get(pk=never_sent_id).status == Status.SCHEDULED
+    assert len(twilio.messages) == 1
+
+
+def test_recovery_runs_as_its_own_periodic_task():
+    from django_celery_beat.models import PeriodicTask
+
+    periodic.register_periodic_tasks()
+
+    task = PeriodicTask.objects.get(task=periodic.RECOVERY_TASK)
+    assert task.interval.every == periodic.RECOVERY_EVERY_SECONDS == 30
+    assert task.task == tasks.recover_stale_messages_task.name
