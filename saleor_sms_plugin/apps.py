@@ -8,6 +8,12 @@ class SaleorSmsPluginConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from .checks import check_sending_settings
+
+        checks.register(check_sending_settings)
+
         from django.db.models.signals import post_migrate
 
         from .periodic import register_periodic_tasks

@@ -20,6 +20,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from saleor_sms_plugin import dispatch, handlers
+from saleor_sms_plugin.checks import check_sending_settings
 from saleor_sms_plugin.constants import Flow, Status
 from saleor_sms_plugin.events import FulfillmentSnapshot
 from saleor_sms_plugin.models import Message
@@ -117,6 +118,7 @@ def test_a_batch_slower_than_the_lease_is_not_sent_again_by_a_second_dispatcher(
     # second, started 3 s later, runs recovery over and over while the batch is going out.
     lease, timeout = "8", "2"
     settings.SALEOR_SMS_SENDING_LEASE, settings.SALEOR_SMS_TWILIO_TIMEOUT = lease, timeout
+    assert check_sending_settings() == []  # settings a deployment may run with
     orders = place_orders(order_factory, 60, created_at=timezone.now() + timedelta(seconds=1))
     twilio.create_latency = 1.0
     time.sleep(1)
