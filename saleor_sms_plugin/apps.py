@@ -8,6 +8,12 @@ class SaleorSmsPluginConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from .checks import check_sending_settings
+
+        checks.register(check_sending_settings)
+
         from .scheduling import stop_offers_after_conversion
         from .signals import conversion
 

@@ -3,15 +3,20 @@
 A batch costs a constant number of queries whatever its size: one UPDATE claims the rows
 (`FOR UPDATE SKIP LOCKED`, so dispatchers running side by side never share a row), one
 SELECT loads them, one UPDATE stores the rendered texts, and one UPDATE records every outcome.
-Each UPDATE is conditional on the row still being `sending`, so a late or repeated worker
-cannot overwrite what another recorded.
+Each UPDATE is conditional on the row still being `sending` under the batch's claim token, so
+a late or repeated worker cannot overwrite what another recorded; a batch that outlives a
+third of the lease renews its hold, and a text goes out only while its batch holds the row
+(leases.py).
+
+Texts left `sending` by a worker that died are settled by `recover_all`, its own periodic
+task: it takes their rows over and asks the provider about them concurrently.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -21,17 +26,19 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import facts, flows, scheduling
-from .backends import OutgoingSms, SendResult, get_backend
+from .backends import Lookup, OutgoingSms, SendResult, get_backend
 from .composing import MessageDraft, compose, missing_variable_reason, segment_figures
 from .conf import ChannelSettings, get_channel_settings
 from .constants import TRANSACTIONAL_FLOWS, Consent, Flow, SkipReason, Status
 from .exceptions import (
     InvalidRecipient,
+    LeaseLost,
     RecipientOptedOut,
     SmsError,
     TransientSmsError,
     UncertainDelivery,
 )
+from .leases import Lease
 from .models import Message, Recipient
 from .settings import get_setting
 from .signals import message_sending, message_sent, message_status_changed
@@ -112,17 +119,31 @@ def dispatch_all(
     claims, renders and records. SKIP LOCKED keeps their batches apart, exactly as for two
     dispatchers in two processes. Returns how many messages were claimed.
     """
+
+    def batch() -> tuple[int, bool]:
+        report = dispatch_due(batch_size=batch_size)
+        return report.claimed, report.claimed >= batch_size
+
+    return _loops_side_by_side(batch, loops, time_budget)
+
+
+def _loops_side_by_side(
+    batch: Callable[[], tuple[int, bool]], loops: int | None, time_budget: float | None
+) -> int:
+    """Run `batch` in `loops` loops side by side (`SALEOR_SMS_DISPATCH_LOOPS` by default), the
+    calling thread being one, each until `batch` says there is no more or `time_budget`
+    seconds passed; `batch` returns (a count, whether to go on). Returns the counts' sum."""
     loops = loops or get_setting("SALEOR_SMS_DISPATCH_LOOPS")
     deadline = time.monotonic() + time_budget if time_budget is not None else None
 
     def loop() -> int:
-        claimed = 0
+        total = 0
         while deadline is None or time.monotonic() < deadline:
-            report = dispatch_due(batch_size=batch_size)
-            claimed += report.claimed
-            if report.claimed < batch_size:
+            count, more = batch()
+            total += count
+            if not more:
                 break
-        return claimed
+        return total
 
     def side_loop() -> int:
         try:
@@ -143,7 +164,7 @@ def send_message(message_id: int, now: datetime | None = None) -> BatchReport:
     return process(claim_ids([message_id], now), now)
 
 
-def claim_due(limit: int, now: datetime) -> list[int]:
+def claim_due(limit: int, now: datetime) -> Lease:
     return _claim(
         f"SELECT id FROM {TABLE} WHERE status = %s AND due_at <= %s "  # noqa: S608 (table name)
         "ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
@@ -152,7 +173,7 @@ def claim_due(limit: int, now: datetime) -> list[int]:
     )
 
 
-def claim_ids(ids: Sequence[int], now: datetime) -> list[int]:
+def claim_ids(ids: Sequence[int], now: datetime) -> Lease:
     return _claim(
         f"SELECT id FROM {TABLE} WHERE id = ANY(%s) AND status = %s AND due_at <= %s "  # noqa: S608
         "FOR UPDATE SKIP LOCKED",
@@ -161,22 +182,30 @@ def claim_ids(ids: Sequence[int], now: datetime) -> list[int]:
     )
 
 
-def _claim(select_sql: str, params: list[Any], now: datetime) -> list[int]:
+def _claim(select_sql: str, params: list[Any], now: datetime) -> Lease:
     sql = (
-        f"UPDATE {TABLE} SET status = %s, claimed_at = %s, updated_at = %s, "  # noqa: S608
-        f"attempts = attempts + 1 WHERE id IN ({select_sql}) RETURNING id"
+        f"UPDATE {TABLE} SET status = %s, claimed_at = %s, renewed_at = NULL, "  # noqa: S608
+        "updated_at = %s, attempts = attempts + 1, claim_token = claim_token + 1 "
+        f"WHERE id IN ({select_sql}) RETURNING id, claim_token"
     )
+    return _lease(sql, [Status.SENDING.value, now, now, *params])
+
+
+def _lease(sql: str, params: list[Any]) -> Lease:
+    """The lease on the rows a claiming statement returns, as (id, claim token) each."""
+    duration = get_setting("SALEOR_SMS_SENDING_LEASE")
+    confirmed = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [Status.SENDING.value, now, now, *params])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, params)
+        return Lease(dict(cursor.fetchall()), duration, confirmed)
 
 
-def process(ids: list[int], now: datetime) -> BatchReport:
+def process(lease: Lease, now: datetime) -> BatchReport:
     """Decide, render, send and record the claimed messages."""
-    report = BatchReport(claimed=len(ids))
-    if not ids:
+    report = BatchReport(claimed=len(lease))
+    if not lease:
         return report
-    messages = list(Message.objects.filter(id__in=ids).select_related("recipient"))
+    messages = list(Message.objects.filter(id__in=lease.ids).select_related("recipient"))
     channels = _channel_settings({message.channel_slug for message in messages})
     ready: list[tuple[Message, MessageDraft]] = []
     recent = facts.recent_marketing_sends(messages, channels, now)
@@ -190,12 +219,12 @@ def process(ids: list[int], now: datetime) -> BatchReport:
         else:
             assert draft is not None
             ready.append((message, draft))
-    stored = _store_drafts(ready)
-    for outcome in _send(ready, channels, now, stored):
+    stored = _store_drafts(ready, lease)
+    for outcome in _send(ready, channels, now, stored, lease):
         report.add(outcome)
     with transaction.atomic():
         # A follow-up exists exactly when the text before it is recorded as sent.
-        record(report.outcomes, now)
+        record(report.outcomes, now, tokens=lease.tokens)
         scheduling.schedule_follow_ups(_sent(messages, report.outcomes), channels, now)
         _release_after_confirmations(messages, report.outcomes, now)
     _after_recording(messages, report.outcomes)
@@ -270,7 +299,8 @@ def _prepare(
     return None, draft
 
 
-def _store_drafts(ready: list[tuple[Message, MessageDraft]]) -> dict[int, Outcome]:
+def _store_drafts(ready: list[tuple[Message, MessageDraft]], lease: Lease) -> dict[int, Outcome]:
+    """The drafts stored, by message id: only for rows the batch still holds."""
     # The body is stored before sending so that a worker that dies mid-batch leaves enough
     # behind to ask the provider whether the text went out (see recover_stale).
     outcomes = []
@@ -286,8 +316,9 @@ def _store_drafts(ready: list[tuple[Message, MessageDraft]]) -> dict[int, Outcom
                 segments=segments,
             )
         )
-    record(outcomes, timezone.now(), keep_status=True)
-    return {outcome.message_id: outcome for outcome in outcomes}
+    stored = record(outcomes, timezone.now(), tokens=lease.tokens, keep_status=True)
+    lease.drop({outcome.message_id for outcome in outcomes} - stored)
+    return {outcome.message_id: outcome for outcome in outcomes if outcome.message_id in stored}
 
 
 def _send(
@@ -295,10 +326,14 @@ def _send(
     channels: dict[str, ChannelSettings | None],
     now: datetime,
     stored: dict[int, Outcome],
+    lease: Lease,
 ) -> list[Outcome]:
+    """Send the stored drafts; a text whose row the batch lost is not sent and gets no
+    outcome (whoever took the row over decides)."""
     by_channel: dict[str, list[tuple[Message, MessageDraft]]] = {}
     for message, draft in ready:
-        by_channel.setdefault(message.channel_slug, []).append((message, draft))
+        if message.id in stored:
+            by_channel.setdefault(message.channel_slug, []).append((message, draft))
     outcomes: list[Outcome] = []
     for slug, items in by_channel.items():
         channel = channels[slug]
@@ -313,9 +348,10 @@ def _send(
             )
             for message, draft in items
         ]
-        results = backend.send_many(batch)
+        results = backend.send_many(batch, lease)
         for (message, _), result in zip(items, results, strict=True):
-            outcomes.append(_outcome_of_send(message, stored[message.id], result, now))
+            if not isinstance(result, LeaseLost):
+                outcomes.append(_outcome_of_send(message, stored[message.id], result, now))
     return outcomes
 
 
@@ -387,22 +423,29 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 NULLABLE_KEEP = {"body", "language", "encoding", "segments", "provider_id", "due_at", "sent_at"}
 
 
-def record(outcomes: Sequence[Outcome], now: datetime, *, keep_status: bool = False) -> int:
-    """Store outcomes of claimed messages in one UPDATE; returns the rows changed.
+def record(
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    *,
+    tokens: Mapping[int, int],
+    keep_status: bool = False,
+) -> set[int]:
+    """Store outcomes of claimed messages in one UPDATE; returns the ids of the rows changed.
 
-    Only rows still `sending` change: what a status callback or another worker already
-    recorded is never overwritten.
+    Only rows still `sending` under the claim token in `tokens` change: what a status callback
+    or another worker already recorded, or a row another worker took over, is never touched.
     """
     if not outcomes:
-        return 0
+        return set()
     # One array per column (unnest), not one placeholder per value: the statement text stays
     # the same whatever the batch size, and the driver does not parse thousands of them.
-    columns: list[list[Any]] = [[] for _ in range(len(COLUMNS) + 1)]
+    columns: list[list[Any]] = [[] for _ in range(len(COLUMNS) + 2)]
     for outcome in outcomes:
         for column, value in zip(
             columns,
             (
                 outcome.message_id,
+                tokens[outcome.message_id],
                 outcome.status.value,
                 outcome.reason,
                 outcome.body,
@@ -426,16 +469,16 @@ def record(outcomes: Sequence[Outcome], now: datetime, *, keep_status: bool = Fa
     ]
     assignments.append("attempts = m.attempts - v.refund")
     assignments.append("updated_at = %s")
-    arrays = ", ".join(["%s::bigint[]"] + [f"%s::{kind}[]" for _, kind in COLUMNS])
-    names = ", ".join(["id"] + [name for name, _ in COLUMNS])
+    arrays = ", ".join(["%s::bigint[]", "%s::bigint[]"] + [f"%s::{kind}[]" for _, kind in COLUMNS])
+    names = ", ".join(["id", "claim_token"] + [name for name, _ in COLUMNS])
     sql = (
         f"UPDATE {TABLE} AS m SET {', '.join(assignments)} "  # noqa: S608
         f"FROM unnest({arrays}) AS v({names}) "
-        "WHERE m.id = v.id AND m.status = %s"
+        "WHERE m.id = v.id AND m.claim_token = v.claim_token AND m.status = %s RETURNING m.id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [now, *columns, Status.SENDING.value])  # SET comes before FROM
-        return cursor.rowcount
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _after_recording(messages: list[Message], outcomes: list[Outcome]) -> None:
@@ -499,50 +542,123 @@ def cancel_pending(
     return queryset.update(status=Status.CANCELLED, reason=str(reason), updated_at=timezone.now())
 
 
-def recover_stale(now: datetime | None = None) -> int:
-    """Settle messages left `sending` by a worker that died; returns how many were settled.
+def recover_stale(now: datetime | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+    """Settle up to `batch_size` messages left `sending` past their lease by a worker that
+    died (or could not finish); returns how many were settled.
 
-    The provider is asked whether each text went out. If it did, the message is recorded as
-    sent; if not, it is scheduled again. Nothing is sent twice and nothing is lost.
+    Their rows are taken over (a new claim token, so their last holder can change nothing),
+    then the provider is asked whether each text went out, `SALEOR_SMS_CONCURRENCY` questions
+    at a time on the sending threads. If it did, the message is recorded as sent; if not, it
+    is scheduled again. Nothing is sent twice and nothing is lost.
     """
-    now = now or timezone.now()
-    lease = get_setting("SALEOR_SMS_SENDING_LEASE")
-    stale = list(
-        Message.objects.filter(status=Status.SENDING, claimed_at__lt=now - lease).select_related(
-            "recipient"
-        )[:DEFAULT_BATCH_SIZE]
-    )
-    outcomes = [
-        outcome for message in stale if (outcome := _settle_stale(message, now)) is not None
-    ]
+    return _recover_batch(now or timezone.now(), batch_size).settled
+
+
+def recover_all(
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    time_budget: float | None = None,
+    loops: int | None = None,
+) -> int:
+    """Settle stale messages batch after batch, in batch loops side by side as `dispatch_all`
+    sends, until none is left, the provider cannot be asked, or `time_budget` seconds passed;
+    returns how many were settled."""
+
+    def batch() -> tuple[int, bool]:
+        report = _recover_batch(timezone.now(), batch_size)
+        # Rows the provider could not be asked about were given back: the next run asks.
+        return report.settled, report.taken >= batch_size and not report.unsettled
+
+    return _loops_side_by_side(batch, loops, time_budget)
+
+
+@dataclass
+class RecoveryReport:
+    """Rows taken over; settled (recorded sent, or scheduled again); given back unasked."""
+
+    taken: int = 0
+    settled: int = 0
+    unsettled: int = 0
+
+
+def _recover_batch(now: datetime, batch_size: int) -> RecoveryReport:
+    lease = _take_over_stale(now, batch_size)
+    if not lease:
+        return RecoveryReport()
+    stale = list(Message.objects.filter(id__in=lease.ids).select_related("recipient"))
     channels = _channel_settings({message.channel_slug for message in stale})
+    outcomes, unsettled = _settle_stale(stale, channels, lease, now)
     with transaction.atomic():
-        settled = record(outcomes, now)
+        settled = record(outcomes, now, tokens=lease.tokens)
         scheduling.schedule_follow_ups(_sent(stale, outcomes), channels, now)
         _release_after_confirmations(stale, outcomes, now)
-    return settled
+    lease.release(unsettled)
+    return RecoveryReport(len(lease), len(settled), len(unsettled))
 
 
-def _settle_stale(message: Message, now: datetime) -> Outcome | None:
-    channel = get_channel_settings(message.channel_slug)
-    if not message.body or channel is None or message.recipient is None:
-        return Outcome(message.id, Status.SCHEDULED, reason="recovered", refund_attempt=True)
+def _take_over_stale(now: datetime, limit: int) -> Lease:
+    """Claim rows nobody renewed for a whole lease, oldest claims first."""
+    cutoff = now - get_setting("SALEOR_SMS_SENDING_LEASE")
+    return _lease(
+        f"UPDATE {TABLE} SET claim_token = claim_token + 1, renewed_at = %s "  # noqa: S608
+        f"WHERE id IN (SELECT id FROM {TABLE} WHERE status = %s AND claimed_at < %s "
+        "AND (renewed_at IS NULL OR renewed_at < %s) ORDER BY claimed_at LIMIT %s "
+        "FOR UPDATE SKIP LOCKED) RETURNING id, claim_token",
+        [now, Status.SENDING.value, cutoff, cutoff, limit],
+    )
+
+
+def _settle_stale(
+    stale: list[Message],
+    channels: dict[str, ChannelSettings | None],
+    lease: Lease,
+    now: datetime,
+) -> tuple[list[Outcome], list[int]]:
+    """Outcomes for the stale messages, and the ids of those the provider could not be
+    asked about."""
+    outcomes: list[Outcome] = []
+    by_channel: dict[str, list[Message]] = {}
+    for message in stale:
+        if not message.body or channels[message.channel_slug] is None or not message.recipient:
+            # Nothing was stored to send, or nobody is left to ask about (the channel is
+            # gone, the recipient erased): scheduled again, to be decided when due.
+            outcomes.append(_not_sent(message))
+        else:
+            by_channel.setdefault(message.channel_slug, []).append(message)
+    unsettled: list[int] = []
+    for slug, messages in by_channel.items():
+        channel = channels[slug]
+        assert channel is not None
+        lookups = [_lookup(message, now) for message in messages]
+        for message, found in zip(
+            messages, get_backend(channel).find_sent_many(lookups, lease), strict=True
+        ):
+            if isinstance(found, LeaseLost):
+                continue  # another recovery took it over
+            if isinstance(found, SmsError):
+                if not isinstance(found, TransientSmsError):
+                    logger.warning("Could not look up stale message %s: %s", message.id, found)
+                unsettled.append(message.id)  # asked again on the next run
+            else:
+                outcomes.append(_found(message, found) if found else _not_sent(message))
+    return outcomes, unsettled
+
+
+def _lookup(message: Message, now: datetime) -> Lookup:
+    assert message.recipient is not None
     since = (message.claimed_at or now) - timedelta(minutes=1)
-    try:
-        provider_id = get_backend(channel).find_sent(
-            message.recipient.phone or "", message.body, since
-        )
-    except TransientSmsError:
-        return None  # ask again on the next run
-    except SmsError as error:
-        logger.warning("Could not look up stale message %s: %s", message.id, error)
-        return None
-    if provider_id:
-        return Outcome(
-            message.id,
-            Status.SENT,
-            reason="recovered",
-            provider_id=provider_id,
-            sent_at=message.claimed_at,
-        )
+    return Lookup(message.recipient.phone or "", message.body, since, message.id)
+
+
+def _found(message: Message, provider_id: str) -> Outcome:
+    return Outcome(
+        message.id,
+        Status.SENT,
+        reason="recovered",
+        provider_id=provider_id,
+        sent_at=message.claimed_at,
+    )
+
+
+def _not_sent(message: Message) -> Outcome:
     return Outcome(message.id, Status.SCHEDULED, reason="recovered", refund_attempt=True)

@@ -44,3 +44,8 @@ class RecipientOptedOut(RecipientError):
 
 class ProviderConfigurationError(SmsError):
     """The channel's credentials or sender are wrong (e.g. Twilio 20003, 21212)."""
+
+
+class LeaseLost(SmsError):
+    """Not sent, nor asked about: the batch no longer holds the text's row (another worker
+    took it over after the lease ran out), so that worker decides what becomes of it."""

@@ -119,7 +119,14 @@ class Message(models.Model):
     # After this moment the text is pointless (an offer's 24-hour window): skipped, not sent.
     expires_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the current attempt claimed the row (the provider is asked about texts since then).
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Raised by every claim and every takeover by recovery: the claimant keeps the value and
+    # each of its later writes requires it, so one that lost the row changes nothing (leases.py).
+    # A database default too: bulk INSERTs written in SQL need not name the column.
+    claim_token = models.PositiveIntegerField(default=0, db_default=0)
+    # The last time the row's holder renewed its hold; NULL while only the claim holds it.
+    renewed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     # Attribution: the first click on a link in the text, and the purchase it led to.

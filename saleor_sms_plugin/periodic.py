@@ -23,6 +23,9 @@ PREPARE_EVERY_SECONDS = 15
 EVENTS_TASK = "saleor_sms_plugin.process_recorded_events"
 EVENTS_TASK_NAME = "saleor-sms-plugin: handle recorded events"
 EVENTS_EVERY_SECONDS = 15
+RECOVERY_TASK = "saleor_sms_plugin.recover_stale_messages"
+RECOVERY_TASK_NAME = "saleor-sms-plugin: settle texts left sending"
+RECOVERY_EVERY_SECONDS = 30
 HOUSEKEEPING_TASK = "saleor_sms_plugin.housekeeping"
 HOUSEKEEPING_TASK_NAME = "saleor-sms-plugin: forward replies, purge old texts"
 HOUSEKEEPING_EVERY_SECONDS = 3600
@@ -32,6 +35,7 @@ SCHEDULE = (
     (DISPATCH_TASK_NAME, DISPATCH_TASK, DISPATCH_EVERY_SECONDS),
     (PREPARE_TASK_NAME, PREPARE_TASK, PREPARE_EVERY_SECONDS),
     (EVENTS_TASK_NAME, EVENTS_TASK, EVENTS_EVERY_SECONDS),
+    (RECOVERY_TASK_NAME, RECOVERY_TASK, RECOVERY_EVERY_SECONDS),
     (HOUSEKEEPING_TASK_NAME, HOUSEKEEPING_TASK, HOUSEKEEPING_EVERY_SECONDS),
 )
 

@@ -93,7 +93,9 @@ _SETTINGS = (
         "SALEOR_SMS_SENDING_LEASE",
         timedelta(minutes=10),
         _seconds,
-        "After this a text left `sending` is checked with the provider; seconds.",
+        "A batch renews its hold on its texts every third of this; a text left `sending` "
+        "this long by a worker that stopped is checked with the provider; seconds, at least "
+        "4 x SALEOR_SMS_TWILIO_TIMEOUT.",
     ),
     Setting(
         "SALEOR_SMS_TWILIO_TIMEOUT", 30.0, _number, "Socket timeout of a Twilio request; seconds."

@@ -44,6 +44,7 @@ def periodic_task(name: str) -> Callable[[Callable[..., int]], Task]:
 
 
 DISPATCH_TIME_BUDGET = 50.0  # seconds; the periodic task runs every 30 s
+RECOVERY_TIME_BUDGET = 25.0  # seconds; the periodic task runs every 30 s
 PREPARE_TIME_BUDGET = 12.0  # seconds; the periodic task runs every 15 s
 EVENTS_TIME_BUDGET = 12.0  # seconds; the periodic task runs every 15 s
 
@@ -57,8 +58,15 @@ def send_message_task(message_id: int) -> None:
 @periodic_task(periodic.DISPATCH_TASK)
 def dispatch_due_messages_task(batch_size: int = dispatch.DEFAULT_BATCH_SIZE) -> int:
     """Send every due message, batch after batch, within a time budget; returns claimed count."""
-    dispatch.recover_stale()
     return dispatch.dispatch_all(batch_size=batch_size, time_budget=DISPATCH_TIME_BUDGET)
+
+
+@periodic_task(periodic.RECOVERY_TASK)
+def recover_stale_messages_task(batch_size: int = dispatch.DEFAULT_BATCH_SIZE) -> int:
+    """Settle texts left `sending` past their lease, asking the provider about them
+    concurrently, within a time budget; returns how many were settled. A task of its own so
+    that asking about many of them never holds up sending new ones."""
+    return dispatch.recover_all(batch_size=batch_size, time_budget=RECOVERY_TIME_BUDGET)
 
 
 @shared_task(

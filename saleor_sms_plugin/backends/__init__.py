@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from django.utils.module_loading import import_string
 
 from ..settings import get_setting
-from .base import OutgoingSms, SendResult, SmsBackend
+from .base import Lookup, OutgoingSms, SendResult, SmsBackend
 
 if TYPE_CHECKING:
     from ..conf import ChannelSettings
 
-__all__ = ["OutgoingSms", "SendResult", "SmsBackend", "get_backend"]
+__all__ = ["Lookup", "OutgoingSms", "SendResult", "SmsBackend", "get_backend"]
 
 TWILIO_BACKEND = "saleor_sms_plugin.backends.twilio.TwilioBackend"
 CONSOLE_BACKEND = "saleor_sms_plugin.backends.console.ConsoleBackend"

@@ -127,10 +127,15 @@ class _Outcome:
 class _State:
     messages: list[AcceptedMessage] = field(default_factory=list)
     by_sid: dict[str, AcceptedMessage] = field(default_factory=dict)
+    # A list filtered by recipient reads only theirs, as Twilio's does: the server's own CPU
+    # must not grow with the texts it holds when thousands of lookups come in.
+    by_to: dict[str, list[AcceptedMessage]] = field(default_factory=dict)
     callbacks: list[Callback] = field(default_factory=list)
     failures: deque[int] = field(default_factory=deque)
     outcomes: dict[str, _Outcome] = field(default_factory=dict)
     requests_count: int = 0
+    in_flight: int = 0
+    peak_in_flight: int = 0
     answers_to_lose: int = 0
 
 
@@ -148,6 +153,8 @@ class TwilioServer:
     ) -> None:
         self.accounts = dict(accounts)
         self.latency = latency
+        # Accepting a text can take longer than reading texts back (a carrier under load).
+        self.create_latency: float | None = None
         self.verbose = verbose
         self.callback_statuses: tuple[str, ...] = DEFAULT_CALLBACK_STATUSES
         self._state = _State()
@@ -220,6 +227,7 @@ class TwilioServer:
         with self._lock:
             self._state = _State()
             self.latency = 0.0
+            self.create_latency = None
             self.callback_statuses = DEFAULT_CALLBACK_STATUSES
 
     # -- what tests inspect ----------------------------------------------------------------
@@ -238,6 +246,12 @@ class TwilioServer:
     def requests_count(self) -> int:
         with self._lock:
             return self._state.requests_count
+
+    @property
+    def peak_requests_in_flight(self) -> int:
+        """The most API requests the server was answering at one moment since the reset."""
+        with self._lock:
+            return self._state.peak_in_flight
 
     def wait_for_callbacks(self, count: int, timeout: float = 10.0) -> list[Callback]:
         deadline = time.monotonic() + timeout
@@ -276,9 +290,22 @@ class TwilioServer:
     def handle(self, method: str, path: str, query: str, form: dict[str, str], auth: str) -> Any:
         """Answer one API request: returns (HTTP status, JSON body)."""
         with self._lock:
-            self._state.requests_count += 1
-        if self.latency:
-            time.sleep(self.latency)
+            state = self._state
+            state.requests_count += 1
+            state.in_flight += 1
+            state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
+        try:
+            return self._answer(method, path, query, form, auth)
+        finally:
+            with self._lock:
+                state.in_flight -= 1
+
+    def _answer(self, method: str, path: str, query: str, form: dict[str, str], auth: str) -> Any:
+        latency = self.latency
+        if method == "POST" and self.create_latency is not None:
+            latency = self.create_latency
+        if latency:
+            time.sleep(latency)
         match = MESSAGES_PATH.match(path)
         if not match:
             raise TwilioApiError(404, 20404, f"The requested resource {path} was not found")
@@ -314,6 +341,7 @@ class TwilioServer:
             )
             self._state.messages.append(message)
             self._state.by_sid[message.sid] = message
+            self._state.by_to.setdefault(message.to, []).append(message)
         for status in self._statuses_for(message):
             self._callbacks.put((message, status))
         return message
@@ -340,7 +368,9 @@ class TwilioServer:
             return query.get(name, [None])[0]
 
         with self._lock:
-            found = [m for m in self._state.messages if m.account_sid == account]
+            to = first("To")
+            candidates = self._state.by_to.get(to, []) if to else self._state.messages
+            found = [m for m in candidates if m.account_sid == account]
         found = [m for m in reversed(found) if _matches(m, first)]
         page_size = max(1, min(int(first("PageSize") or 50), 1000))
         page = int(first("Page") or 0)

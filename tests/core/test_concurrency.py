@@ -20,6 +20,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from saleor_sms_plugin import dispatch, handlers
+from saleor_sms_plugin.checks import check_sending_settings
 from saleor_sms_plugin.constants import Flow, Status
 from saleor_sms_plugin.events import FulfillmentSnapshot
 from saleor_sms_plugin.models import Message
@@ -41,6 +42,22 @@ while True:
         idle = time.monotonic()
     elif time.monotonic() - idle > 1.0:
         break
+"""
+
+# A worker running both periodic tasks back to back (recovery, then dispatch), until every text
+# is settled or the seconds given run out.
+DISPATCHER_WITH_RECOVERY = """
+import django, sys, time
+django.setup()
+from saleor_sms_plugin import dispatch
+from saleor_sms_plugin.constants import Status
+from saleor_sms_plugin.models import Message
+deadline = time.monotonic() + float(sys.argv[1])
+unsettled = Message.objects.filter(status__in=[Status.SCHEDULED, Status.SENDING])
+while unsettled.exists() and time.monotonic() < deadline:
+    dispatch.recover_stale()
+    if not dispatch.dispatch_due().claimed:
+        time.sleep(0.2)
 """
 
 
@@ -91,6 +108,41 @@ def test_two_dispatcher_processes_send_each_message_exactly_once(
     assert [process.wait(timeout=120) for process in dispatchers] == [0, 0]
 
     assert_each_text_sent_exactly_once(twilio, orders)
+
+
+def test_a_batch_slower_than_the_lease_is_not_sent_again_by_a_second_dispatcher(
+    channel, order_factory, twilio, settings
+):
+    # The provider takes a second to accept a text (reading texts back is quick), 4 texts in
+    # flight: the first dispatcher's batch of 60 takes 15 s, well past the 8 s lease. The
+    # second, started 3 s later, runs recovery over and over while the batch is going out.
+    lease, timeout = "8", "2"
+    settings.SALEOR_SMS_SENDING_LEASE, settings.SALEOR_SMS_TWILIO_TIMEOUT = lease, timeout
+    assert check_sending_settings() == []  # settings a deployment may run with
+    orders = place_orders(order_factory, 60, created_at=timezone.now() + timedelta(seconds=1))
+    twilio.create_latency = 1.0
+    time.sleep(1)
+    environment = process_environment(
+        settings,
+        SALEOR_SMS_CONCURRENCY="4",
+        SALEOR_SMS_SENDING_LEASE=lease,
+        SALEOR_SMS_TWILIO_TIMEOUT=timeout,
+    )
+
+    def start_dispatcher() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-c", DISPATCHER_WITH_RECOVERY, "90"], cwd=ROOT, env=environment
+        )
+
+    dispatchers = [start_dispatcher()]
+    time.sleep(3)
+    dispatchers.append(start_dispatcher())
+    assert [process.wait(timeout=120) for process in dispatchers] == [0, 0]
+
+    assert len(twilio.messages) == 60
+    assert_each_text_sent_exactly_once(twilio, orders)
+    # The batch kept its texts: recovery never had to ask the provider about one.
+    assert twilio.requests_count == 60
 
 
 def test_the_same_hooks_delivered_at_once_schedule_each_text_once(configure_channel, order_factory):

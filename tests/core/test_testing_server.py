@@ -262,6 +262,38 @@ def test_latency_delays_each_request_without_serializing_them(client, twilio_ser
     assert 0.3 <= elapsed < 2.5
 
 
+def test_accepting_a_text_can_be_slower_than_reading_texts_back(client, twilio_server):
+    twilio_server.create_latency = 0.5
+    started = time.monotonic()
+    client.messages.create(to=TO, from_=SENDER, body="slow to accept")
+    created = time.monotonic()
+    assert [message.body for message in client.messages.list(to=TO)] == ["slow to accept"]
+
+    assert created - started >= 0.5
+    assert time.monotonic() - created < 0.5
+    twilio_server.reset()
+    assert twilio_server.create_latency is None
+
+
+def test_the_most_requests_answered_at_once_is_counted(client, twilio_server):
+    twilio_server.latency = 0.3
+    threads = [
+        threading.Thread(
+            target=client.messages.create, kwargs={"to": TO, "from_": SENDER, "body": str(n)}
+        )
+        for n in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    client.messages.create(to=TO, from_=SENDER, body="alone")
+
+    assert twilio_server.peak_requests_in_flight == 4
+    twilio_server.reset()
+    assert twilio_server.peak_requests_in_flight == 0
+
+
 def test_status_callbacks_are_posted_in_order_and_signed(client, twilio_server, receiver):
     url = f"{receiver.url}/status?message=7"
     message = client.messages.create(to=TO, from_=SENDER, body="Hi", status_callback=url)
