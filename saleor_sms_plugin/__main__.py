@@ -6,16 +6,18 @@ import argparse
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import demo
+
     parser = argparse.ArgumentParser(prog="saleor-sms")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "demo", help="run sample orders through the whole pipeline and print the texts"
+    demo.add_arguments(
+        commands.add_parser(
+            "demo", help="play shoppers through weeks of texts on the whole pipeline"
+        )
     )
     arguments = parser.parse_args(argv)
     if arguments.command == "demo":
-        from .demo import main as demo
-
-        return demo()
+        return demo.run_command(arguments)
     return 2
 
 

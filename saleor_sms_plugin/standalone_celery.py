@@ -32,8 +32,12 @@ def start_worker(
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     timeout: float = 60.0,
+    app_module: str = __name__,
+    stdout: int | None = None,
 ) -> subprocess.Popen[bytes]:
-    """A `celery worker` of this app in a process of its own, once it answers on `broker`.
+    """A `celery worker` of this app (or of the app in `app_module`, such as the demo's) in a
+    process of its own, once it answers on `broker`. `stdout` as for `subprocess.Popen` (the
+    worker's notices go there; its warnings and errors to stderr).
 
     One task at a time (`--pool=solo`), warnings only. Raises RuntimeError when the process
     exits or does not answer a ping within `timeout` seconds; the caller stops it
@@ -42,13 +46,14 @@ def start_worker(
     hostname = f"{name}-{uuid.uuid4().hex[:8]}@%h"
     worker = subprocess.Popen(
         [
-            *(sys.executable, "-m", "celery", "--quiet", "-A", __name__, "worker"),
+            *(sys.executable, "-m", "celery", "--quiet", "-A", app_module, "worker"),
             *("--pool=solo", "--concurrency=1", "--loglevel=WARNING"),
             *("--without-gossip", "--without-mingle", "--without-heartbeat"),
             *("--hostname", hostname),
         ],
         cwd=cwd,
         env={**os.environ, **(env or {}), "CELERY_BROKER_URL": broker},
+        stdout=stdout,
     )
     # A client app of its own: this process's app may hold connections to another broker. Not
     # made the current app, which the plugin's tasks publish through.

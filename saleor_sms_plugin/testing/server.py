@@ -132,6 +132,8 @@ class _State:
     by_to: dict[str, list[AcceptedMessage]] = field(default_factory=dict)
     callbacks: list[Callback] = field(default_factory=list)
     failures: deque[int] = field(default_factory=deque)
+    # Failures for one number only: To -> the codes its next create requests fail with.
+    failures_for: dict[str, deque[int]] = field(default_factory=dict)
     outcomes: dict[str, _Outcome] = field(default_factory=dict)
     requests_count: int = 0
     in_flight: int = 0
@@ -196,12 +198,16 @@ class TwilioServer:
 
     # -- what tests arrange ----------------------------------------------------------------
 
-    def fail_next(self, code: int, count: int = 1) -> None:
-        """The next `count` create requests fail with Twilio's answer for `code`."""
+    def fail_next(self, code: int, count: int = 1, *, to: str | None = None) -> None:
+        """The next `count` create requests fail with Twilio's answer for `code`; with `to`
+        (an E.164 number), only the next `count` requests for that number do."""
         if code not in INJECTABLE_ERRORS:
             raise ValueError(f"cannot inject {code}; choose one of {sorted(INJECTABLE_ERRORS)}")
         with self._lock:
-            self._state.failures.extend([code] * count)
+            failures = self._state.failures
+            if to is not None:
+                failures = self._state.failures_for.setdefault(to, deque())
+            failures.extend([code] * count)
 
     def lose_next_answers(self, count: int = 1) -> None:
         """The next `count` requests are carried out, then the connection drops unanswered.
@@ -329,8 +335,9 @@ class TwilioServer:
     def _create(self, account: str, form: dict[str, str]) -> AcceptedMessage:
         _validate_create(form)
         with self._lock:
-            if self._state.failures:
-                http_status, code, text = INJECTABLE_ERRORS[self._state.failures.popleft()]
+            failures = self._state.failures_for.get(form["To"]) or self._state.failures
+            if failures:
+                http_status, code, text = INJECTABLE_ERRORS[failures.popleft()]
                 raise TwilioApiError(http_status, code, text.format(to=form["To"]))
             message = AcceptedMessage(
                 sid=_new_sid("SM"),

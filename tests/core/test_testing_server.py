@@ -221,6 +221,19 @@ def test_injected_errors_can_repeat(client, twilio_server):
     assert client.messages.create(to=TO, from_=SENDER, body="Hi").status == "queued"
 
 
+def test_an_error_injected_for_one_number_spares_the_others(client, twilio_server):
+    other = "+48600100200"
+    twilio_server.fail_next(429, to=TO)
+
+    assert client.messages.create(to=other, from_=SENDER, body="Hi").status == "queued"
+    with pytest.raises(TwilioRestException) as failed:
+        client.messages.create(to=TO, from_=SENDER, body="Hi")
+
+    assert (failed.value.code, failed.value.status) == (20429, 429)
+    assert client.messages.create(to=TO, from_=SENDER, body="Hi").status == "queued"
+    assert [message.to for message in twilio_server.messages] == [other, TO]
+
+
 def test_only_known_errors_can_be_injected(twilio_server):
     with pytest.raises(ValueError, match="cannot inject"):
         twilio_server.fail_next(404)
