@@ -9,9 +9,9 @@ orders and configures the plugin in the channel):
 
 1. Prepares the channel (`--channel`, default `default-channel`): unpaid orders allowed, the
    plugin configured as `bench_links.py` configures it (a product offer on a stocked variant,
-   the post-purchase offers on, three texts an order), plus Twilio credentials, the order
-   confirmation and a send window open all day, so that the confirmation is handed to Celery
-   inside the request whatever the hour. The shopper buys the first published variant that
+   the post-purchase offers on, three offer texts an order), plus Twilio credentials, the
+   order confirmation and a send window open all day, so that the confirmation is due at once
+   whatever the hour. The shopper buys the first published variant that
    needs shipping and is stocked in the channel's warehouses (its stock raised to 1,000,000).
 2. Starts Saleor (`uvicorn saleor.asgi:application`, `--workers` processes, DEBUG off) with
    Celery's broker in Redis database `--redis-db`, flushed at the start and the end: no
@@ -25,17 +25,23 @@ orders and configures the plugin in the channel):
    manager between blocks; Saleor reads it afresh in each request), in the order
    A B B A A B B A ..., so that a drift of the machine's load weighs on both arms alike.
    `--warmup` orders of each arm go first and are not counted.
-4. Prints the orders of each arm, their median and p90 in ms, the ratios active / inactive,
-   the target (median wall-time ratio <= 1.03), the texts the plugin scheduled for each arm's
-   orders (rows of `saleor_sms_plugin_message`: the hook ran in the active arm only) and the
-   load average before and after. The same figures for the CPU time Saleor's process spent on
-   each `checkoutComplete` (its threads' run time from /proc, so Linux only) tell the
-   request's own cost apart from what the rest of a shared machine does to its wall time.
+4. Stops Saleor and handles the orders' events in this process, as the plugin's worker would
+   have (the hook only records an event in the event inbox; the texts are scheduled there).
+5. Prints the orders of each arm, their median and p90 in ms, the ratios active / inactive,
+   the target (median wall-time ratio <= 1.03), the events recorded and texts scheduled for
+   each arm's orders (rows of `saleor_sms_plugin_inboxevent` and `saleor_sms_plugin_message`:
+   the hook ran in the active arm only), the worker's time per order, and the load average
+   before and after. The same figures for the CPU time Saleor's process spent on each
+   `checkoutComplete` (its CPU-time clock; Linux) tell the request's own cost apart from
+   what the rest of a shared machine does to its wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
+import functools
 import http.client
 import math
 import os
@@ -115,10 +121,13 @@ def main() -> int:
         command = uvicorn_command(args, "saleor.asgi:application", args.port)
         with Server(command, env, base_url) as server:
             timings, orders = place_orders(args, base_url, variant_id, server.process.pid)
+        # The plugin is on again, as it was for the orders whose events were recorded.
+        set_plugin_active(args.channel, True)
+        worker_seconds = handle_recorded_events(orders[ACTIVE] + orders[INACTIVE])
     finally:
         set_plugin_active(args.channel, True)
         flush_broker(env)
-    return report(timings, orders, load_before)
+    return report(timings, orders, worker_seconds, load_before)
 
 
 def parse_args() -> argparse.Namespace:
@@ -303,19 +312,28 @@ def place_order(
 
 
 def cpu_time(pid: int) -> float:
-    """CPU seconds of the server's threads and its worker processes (Linux's schedstat).
+    """CPU seconds of the server's process and its worker processes so far.
 
     The client's wall time counts whatever else the machine runs; the server's own CPU time
-    shows the cost of the request alone (PostgreSQL's share is not in it).
+    shows the cost of the request alone (PostgreSQL's share is not in it). A process's CPU
+    clock counts every thread it ever ran: Django's ASGI handler runs each request in a thread
+    of its own, gone by the time the answer has been read.
     """
-    total = 0
-    for process in [pid, *child_pids(pid)]:
-        for task in Path(f"/proc/{process}/task").iterdir():
-            try:
-                total += int((task / "schedstat").read_text().split()[0])
-            except (FileNotFoundError, ProcessLookupError):
-                continue  # a thread that ended meanwhile
-    return total / 1e9
+    return sum(time.clock_gettime(process_cpu_clock(p)) for p in [pid, *child_pids(pid)])
+
+
+def process_cpu_clock(pid: int) -> int:
+    """The id of another process's CPU-time clock (POSIX clock_getcpuclockid; Python has none)."""
+    clock = ctypes.c_int()  # clockid_t
+    error = libc().clock_getcpuclockid(pid, ctypes.byref(clock))
+    if error:
+        raise OSError(error, os.strerror(error), f"CPU clock of process {pid}")
+    return clock.value
+
+
+@functools.cache
+def libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c"))
 
 
 def child_pids(pid: int) -> list[int]:
@@ -329,6 +347,19 @@ def no_errors(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def handle_recorded_events(order_ids: list[str]) -> float:
+    """Handle the orders' inbox events here, as the worker would; the seconds it took."""
+    from saleor_sms_plugin import event_inbox
+    from saleor_sms_plugin.models import InboxEvent
+
+    started = time.perf_counter()
+    for event_id in InboxEvent.objects.filter(key__in=order_ids).values_list("pk", flat=True):
+        outcome = event_inbox.process_event(event_id)
+        if outcome != event_inbox.Outcome.PROCESSED:
+            sys.exit(f"the inbox event {event_id} was not handled: {outcome}")
+    return time.perf_counter() - started
+
+
 # Reporting --------------------------------------------------------------------------------
 
 
@@ -336,6 +367,12 @@ def percentile(values: list[float], fraction: float) -> float:
     """Nearest-rank percentile: the smallest value with `fraction` of the values at or below."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def events_recorded(order_ids: list[str]) -> int:
+    from saleor_sms_plugin.models import InboxEvent
+
+    return InboxEvent.objects.filter(key__in=order_ids).count()
 
 
 def texts_scheduled(order_ids: list[str]) -> dict[str, int]:
@@ -356,6 +393,7 @@ def texts_scheduled(order_ids: list[str]) -> dict[str, int]:
 def report(
     timings: Timings,
     orders: dict[str, list[str]],
+    worker_seconds: float,
     load_before: tuple[float, float, float],
 ) -> int:
     ratios = {measure: print_measure(measure, values) for measure, values in timings.items()}
@@ -363,8 +401,14 @@ def report(
         texts = texts_scheduled(orders[arm])
         by_flow = ", ".join(f"{flow} {count}" for flow, count in texts.items()) or "none"
         print(
-            f"texts scheduled for the {len(orders[arm])} {arm} orders (with warm-up): "
-            f"{sum(texts.values())} ({by_flow})"
+            f"{len(orders[arm])} {arm} orders (with warm-up): {events_recorded(orders[arm])} "
+            f"events recorded in the request, {sum(texts.values())} texts scheduled ({by_flow})"
+        )
+    handled = events_recorded(orders[ACTIVE] + orders[INACTIVE])
+    if handled:
+        print(
+            f"the worker's side, in this process: {worker_seconds / handled * 1000:.1f} ms an "
+            f"order ({handled} events)"
         )
     load_after = os.getloadavg()
     print(
