@@ -34,6 +34,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bench_common import print_rows, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "saleor_sms_bench"
 CHANNEL = "bench"
@@ -48,7 +50,7 @@ def main() -> int:
     if args.role == "dispatcher":
         return run_dispatcher(args)
     os.environ.update(django_environment(args))
-    recreate_database()
+    recreate_database(DATABASE)
     setup_django()
     from django.core.management import call_command
 
@@ -105,22 +107,6 @@ def setup_django() -> None:
     import django
 
     django.setup()
-
-
-def recreate_database() -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        user=os.environ.get("PGUSER", "postgres"),
-        dbname="postgres",
-        autocommit=True,
-    ) as db:
-        db.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
-        )
-        db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
 
 
 def configure_channel(args: argparse.Namespace) -> None:
@@ -456,11 +442,7 @@ def report(figures: dict[str, Any]) -> None:
         ),
         ("  ratio per process", f"{min(per_process) / naive['per_second']:.0f}x"),
     ]
-    width = max(len(label) for label, _ in rows)
-    print()
-    for label, value in rows:
-        print(f"{label.ljust(width)}  {value}")
-    print()
+    print_rows(rows)
     checks = [
         (
             "scheduling at 1,000,000 per 60 s or faster",

@@ -37,6 +37,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench_common import print_rows, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "saleor_sms_bench_request"
 CHANNEL = "bench"
@@ -55,7 +57,7 @@ def main() -> int:
             "PYTHONPATH": str(ROOT),
         }
     )
-    recreate_database()
+    recreate_database(DATABASE)
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -120,22 +122,6 @@ def private_redis(port: int) -> Iterator[subprocess.Popen[bytes]]:
         if server.poll() is None:
             server.kill()
             server.wait()
-
-
-def recreate_database() -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        user=os.environ.get("PGUSER", "postgres"),
-        dbname="postgres",
-        autocommit=True,
-    ) as db:
-        db.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
-        )
-        db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
 
 
 def configure_channel() -> None:
@@ -407,10 +393,7 @@ def report(figures: dict[str, Any]) -> None:
             f"{hung['enqueue']['ms_per_publish']:.2f} ms on average",
         ),
     ]
-    width = max(len(label) for label, _ in rows)
-    print()
-    for label, value in rows:
-        print(f"{label.ljust(width)}  {value}")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_common import print_rows, recreate_database
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_dispatch  # its channel and customers
 
@@ -88,20 +90,6 @@ def django_environment(args: argparse.Namespace) -> dict[str, str]:
         "SALEOR_SMS_CONCURRENCY": str(args.concurrency),
         "PYTHONPATH": str(ROOT),
     }
-
-
-def recreate_database(name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        user=os.environ.get("PGUSER", "postgres"),
-        dbname="postgres",
-        autocommit=True,
-    ) as db:
-        db.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def progress(phase: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -319,11 +307,7 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
         ),
         ("Texts the server accepted", f"{figures['server_messages']:,}"),
     ]
-    width = max(len(label) for label, _ in rows)
-    print()
-    for label, value in rows:
-        print(f"{label.ljust(width)}  {value}")
-    print()
+    print_rows(rows)
     expected = args.stuck + 2 * args.new
     checks = [
         (f"{args.stuck:,} stuck texts settled in <= {TARGET_SECONDS:.0f} s", settled <= 15.0),
